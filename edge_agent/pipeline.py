@@ -1,0 +1,204 @@
+"""The edge agent: Modbus inputs -> anomaly processor -> spool -> MQTT output.
+
+Polling never waits on the network: samples and anomaly events are appended to the
+disk spool, and a forwarder drains the spool to the broker, committing only what
+the broker acknowledged. Read errors are counted per type and logged, never fatal.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+from .errors import DeviceError
+from .inputs.modbus import ModbusDevice
+from .outputs.mqtt import MqttPublisher, PublishError
+from .outputs.spool import Spool
+from .processors.anomaly import AnomalyProcessor
+from .settings import AgentSettings
+from .wire import (
+    AnomalyEvent,
+    GatewayState,
+    ReadingBatch,
+    Sample,
+    events_topic,
+    state_topic,
+    telemetry_topic,
+    utcnow,
+)
+
+log = logging.getLogger(__name__)
+# Signals that are states or counters, not measurements: not fed to the detectors.
+NOT_DETECTED = frozenset({"running", "run_hours"})
+
+
+@dataclass
+class AgentCounters:
+    polls: int = 0
+    samples_polled: int = 0
+    values_polled: int = 0
+    read_errors: Counter = field(default_factory=Counter)
+    anomalies: int = 0
+    batches: int = 0
+    messages_published: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        d = {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+        d.update({f"read_errors.{k}": v for k, v in self.read_errors.items()})
+        return d
+
+
+class _Collector:
+    """The sink the inputs write to during one poll."""
+
+    def __init__(self) -> None:
+        self.samples: list[Sample] = []
+        self.errors: list[DeviceError] = []
+
+    def add(self, sample: Sample) -> None:
+        self.samples.append(sample)
+
+    def add_error(self, error: DeviceError) -> None:
+        self.errors.append(error)
+
+
+class Agent:
+    def __init__(self, settings: AgentSettings):
+        self.settings = settings
+        self.counters = AgentCounters()
+        self.devices = [ModbusDevice(d) for d in settings.devices]
+        self.detector = AnomalyProcessor(settings.detector, skip=NOT_DETECTED)
+        self.spool = Spool(settings.spool.path, settings.spool.max_messages)
+        s = settings
+        self._telemetry = telemetry_topic(s.site, s.gateway_id)
+        self._events = events_topic(s.site, s.gateway_id)
+        self._state = state_topic(s.site, s.gateway_id)
+        self.publisher = MqttPublisher(
+            s.mqtt.url, s.mqtt.client_id or f"forewarn-agent-{s.gateway_id}",
+            keepalive_s=s.mqtt.keepalive_s, max_inflight=s.mqtt.max_inflight,
+            will=(self._state, self._state_payload("offline")),
+            on_connect=lambda pub: self._announce(pub, "online"))
+        self._pending: list[Sample] = []
+        self._pending_since = 0.0
+        self._last_error_log: dict[type, float] = {}
+
+    def _state_payload(self, status: str) -> bytes:
+        # State messages carry the last sequence number used; they do not consume one.
+        return GatewayState(gateway=self.settings.gateway_id, seq=max(0, self.spool.next_seq - 1),
+                            sent_at=utcnow(), status=status,  # type: ignore[arg-type]
+                            counters=self.counters.as_dict()).to_bytes()
+
+    def _announce(self, pub: MqttPublisher, status: str, wait_s: float = 0.0) -> None:
+        try:
+            pub.publish_now(self._state, self._state_payload(status), retain=True, wait_s=wait_s)
+        except PublishError as exc:
+            log.warning("%s", exc)
+
+    # -- polling -----------------------------------------------------------------
+    async def poll_once(self) -> list[Sample]:
+        sink = _Collector()
+        await asyncio.gather(*(d.poll(sink) for d in self.devices))
+        c = self.counters
+        c.polls += 1
+        for err in sink.errors:
+            c.read_errors[type(err).__name__] += 1
+            self._log_error(err)
+        for sample in sink.samples:
+            c.samples_polled += 1
+            c.values_polled += len(sample.values)
+            for a in self.detector.process(sample):
+                c.anomalies += 1
+                gw = self.settings.gateway_id
+                self.spool.append(self._events, lambda seq, a=a: AnomalyEvent(
+                    gateway=gw, seq=seq, sent_at=utcnow(), asset=a.asset, signal=a.signal,
+                    ts=a.sample.ts, value=a.value, score=a.score, threshold=a.threshold,
+                    detector=self.detector.detector_name).to_bytes())
+                log.info("anomaly: %s %s=%.4g (|z|=%.1f)", a.asset, a.signal, a.value, a.score)
+        if sink.samples and not self._pending:
+            self._pending_since = time.monotonic()
+        self._pending.extend(sink.samples)
+        return sink.samples
+
+    def _log_error(self, err: DeviceError) -> None:
+        now = time.monotonic()
+        if now - self._last_error_log.get(type(err), 0.0) >= 10.0:
+            self._last_error_log[type(err)] = now
+            log.warning("read failed: %s (%s)", err, type(err).__name__)
+
+    def flush(self, force: bool = False) -> None:
+        """Append the pending samples to the spool as batches."""
+        s = self.settings
+        while self._pending and (
+            force or len(self._pending) >= s.batch_max_samples
+            or time.monotonic() - self._pending_since >= s.batch_max_age_s
+        ):
+            chunk = self._pending[: s.batch_max_samples]
+            del self._pending[: s.batch_max_samples]
+            self.spool.append(self._telemetry, lambda seq, chunk=chunk: ReadingBatch(
+                gateway=s.gateway_id, seq=seq, sent_at=utcnow(), samples=chunk).to_bytes())
+            self.counters.batches += 1
+            self._pending_since = time.monotonic()
+
+    async def _poll_loop(self, stop: asyncio.Event) -> None:
+        interval = self.settings.poll_interval_s
+        next_at = time.monotonic()
+        while not stop.is_set():
+            await self.poll_once()
+            self.flush()
+            next_at += interval
+            delay = next_at - time.monotonic()
+            if delay < 0:  # overran: skip missed slots rather than burst
+                next_at = time.monotonic()
+                delay = 0
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=delay)
+            except TimeoutError:
+                pass
+
+    # -- forwarding ----------------------------------------------------------------
+    async def forward_once(self) -> int:
+        batch = self.spool.begin(self.settings.spool.publish_batch)
+        if not batch or not self.publisher.connected:
+            return 0
+        acked = await asyncio.to_thread(self.publisher.publish_batch, batch)
+        self.spool.commit(acked)
+        self.counters.messages_published += len(acked)
+        return len(acked)
+
+    async def _forward_loop(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            sent = await self.forward_once()
+            if sent == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=0.2)
+                except TimeoutError:
+                    pass
+
+    async def run(self, stop: asyncio.Event, drain_timeout: float = 5.0) -> None:
+        """Poll and forward until ``stop`` is set; then flush and drain what the broker takes."""
+        self.publisher.start()
+        log.info("agent %s polling %d devices every %.2fs; spool %s holds %d messages",
+                 self.settings.gateway_id, len(self.devices), self.settings.poll_interval_s,
+                 self.settings.spool.path, self.spool.depth())
+        poll = asyncio.create_task(self._poll_loop(stop))
+        forward = asyncio.create_task(self._forward_loop(stop))
+        try:
+            await poll
+        finally:
+            self.flush(force=True)
+            await forward
+            deadline = time.monotonic() + drain_timeout
+            while self.spool.depth() and time.monotonic() < deadline:
+                if await self.forward_once() == 0:
+                    await asyncio.sleep(0.1)
+            if self.publisher.connected:
+                await asyncio.to_thread(self._announce, self.publisher, "offline", 2.0)
+            await asyncio.to_thread(self.publisher.stop)
+            for d in self.devices:
+                d.close()
+            log.info("agent stopped; %d messages left in spool for next start",
+                     self.spool.depth())
+            self.spool.close()

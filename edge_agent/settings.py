@@ -1,0 +1,75 @@
+"""Edge agent settings: one TOML file (see docs/configuration.md)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from .registers import RegisterSpec
+from .wire import TopicLevel
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class MqttSettings(_Strict):
+    url: str = "mqtt://127.0.0.1:1883"
+    client_id: str | None = None
+    keepalive_s: int = Field(default=30, ge=5)
+    max_inflight: int = Field(default=100, ge=1, le=1000)
+
+
+class SpoolSettings(_Strict):
+    path: str = "var/agent-spool.sqlite"
+    max_messages: int = Field(default=100_000, ge=10, description="oldest dropped beyond")
+    publish_batch: int = Field(default=100, ge=1, le=1000)
+
+
+class DetectorSettings(_Strict):
+    enabled: bool = True
+    alpha: float = Field(default=0.05, gt=0, lt=1)
+    warmup: int = Field(default=30, ge=2)
+    threshold: float = Field(default=6.0, gt=0, description="|z| that raises an anomaly")
+    realert_s: float = Field(default=60.0, ge=0, description="repeat an ongoing alarm after")
+
+
+class DeviceSettings(_Strict):
+    asset: TopicLevel
+    host: str = "127.0.0.1"
+    port: int = Field(default=502, ge=1, le=65535)
+    unit: int = Field(default=1, ge=0, le=247)
+    timeout_s: float = Field(default=2.0, gt=0)
+    registers: list[RegisterSpec] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _no_overlap(self) -> DeviceSettings:
+        names = [r.name for r in self.registers]
+        if len(set(names)) != len(names):
+            raise ValueError(f"device {self.asset}: register names repeat: {names}")
+        taken: dict[tuple[str, int], str] = {}
+        for r in self.registers:
+            for a in range(r.address, r.address + r.count):
+                if (r.table, a) in taken:
+                    raise ValueError(
+                        f"device {self.asset}: {r.name} overlaps {taken[(r.table, a)]} at {a}")
+                taken[(r.table, a)] = r.name
+        return self
+
+
+class AgentSettings(_Strict):
+    gateway_id: TopicLevel = "gw-01"
+    site: TopicLevel = "site-01"
+    poll_interval_s: float = Field(default=1.0, gt=0)
+    batch_max_samples: int = Field(default=50, ge=1)
+    batch_max_age_s: float = Field(default=1.0, ge=0)
+    mqtt: MqttSettings = MqttSettings()
+    spool: SpoolSettings = SpoolSettings()
+    detector: DetectorSettings = DetectorSettings()
+    devices: list[DeviceSettings] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique_assets(self) -> AgentSettings:
+        assets = [d.asset for d in self.devices]
+        if len(set(assets)) != len(assets):
+            raise ValueError(f"each asset must appear once; got {assets}")
+        return self

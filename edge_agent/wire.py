@@ -1,0 +1,182 @@
+"""The wire contract between edge agents and ingesters: topics and payloads.
+
+This module is the only thing the agent and the ingester share. Every message is
+JSON, carries the schema version ``v`` and the sending gateway's sequence number
+``seq`` (one counter per gateway, over every message it publishes, persisted with
+its spool) so that the ingester can detect gaps and duplicates instead of trusting
+MQTT QoS. Sample timestamps are the UTC time the edge read the device.
+
+Topics (``{site}`` and ``{gateway}`` are single topic levels)::
+
+    forewarn/v1/{site}/{gateway}/telemetry   ReadingBatch   QoS 1
+    forewarn/v1/{site}/{gateway}/events      AnomalyEvent   QoS 1
+    forewarn/v1/{site}/{gateway}/state       GatewayState   QoS 1, retained, also the last will
+
+>>> telemetry_topic("plant-a", "gw-01")
+'forewarn/v1/plant-a/gw-01/telemetry'
+>>> parse_topic("forewarn/v1/plant-a/gw-01/events")
+('plant-a', 'gw-01', 'events')
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+SCHEMA_VERSION = 1
+TOPIC_ROOT = "forewarn/v1"
+SUBSCRIBE_ALL = f"{TOPIC_ROOT}/+/+/+"
+KINDS = ("telemetry", "events", "state")
+
+_LEVEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
+
+
+class WireError(ValueError):
+    """A topic or payload does not follow the wire contract."""
+
+
+def _check_level(value: str) -> str:
+    if not _LEVEL.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid topic level: use 1-64 characters from A-Z a-z 0-9 _ . -"
+        )
+    return value
+
+
+TopicLevel = Annotated[str, AfterValidator(_check_level)]
+
+
+def _topic(site: str, gateway: str, kind: str) -> str:
+    return f"{TOPIC_ROOT}/{_check_level(site)}/{_check_level(gateway)}/{kind}"
+
+
+def telemetry_topic(site: str, gateway: str) -> str:
+    return _topic(site, gateway, "telemetry")
+
+
+def events_topic(site: str, gateway: str) -> str:
+    return _topic(site, gateway, "events")
+
+
+def state_topic(site: str, gateway: str) -> str:
+    return _topic(site, gateway, "state")
+
+
+def parse_topic(topic: str) -> tuple[str, str, str]:
+    """Split a Forewarn topic into (site, gateway, kind); raise WireError if it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT or parts[4] not in KINDS:
+        raise WireError(
+            f"topic {topic!r} is not {TOPIC_ROOT}/<site>/<gateway>/<{'|'.join(KINDS)}>"
+        )
+    site, gateway, kind = parts[2], parts[3], parts[4]
+    try:
+        _check_level(site)
+        _check_level(gateway)
+    except ValueError as exc:
+        raise WireError(f"topic {topic!r}: {exc}") from exc
+    return site, gateway, kind
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a UTC offset (e.g. 2026-01-01T00:00:00Z)")
+    return value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+    gateway: TopicLevel
+    seq: int = Field(ge=0, description="per-gateway sequence number over all messages")
+    sent_at: UtcTime
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class Sample(BaseModel):
+    """One poll of one asset: every signal that was read successfully, at one edge time."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset: TopicLevel
+    ts: UtcTime
+    values: dict[str, float] = Field(min_length=1)
+
+    @field_validator("values")
+    @classmethod
+    def _finite(cls, values: dict[str, float]) -> dict[str, float]:
+        for name, value in values.items():
+            _check_level(name)
+            if not math.isfinite(value):
+                raise ValueError(f"signal {name!r} is {value}: only finite numbers are sent")
+        return values
+
+
+class ReadingBatch(_Message):
+    """Telemetry: samples of one or more assets behind one gateway."""
+
+    kind: Literal["telemetry"] = "telemetry"
+    samples: list[Sample] = Field(min_length=1)
+
+
+class AnomalyEvent(_Message):
+    """The edge detector flagged a signal of an asset."""
+
+    kind: Literal["anomaly"] = "anomaly"
+    asset: TopicLevel
+    signal: TopicLevel
+    ts: UtcTime
+    value: float
+    score: float
+    threshold: float
+    detector: str
+
+
+class GatewayState(_Message):
+    """Gateway birth/death and counters; published retained, and as the MQTT last will."""
+
+    kind: Literal["state"] = "state"
+    status: Literal["online", "offline"]
+    counters: dict[str, int] = Field(default_factory=dict)
+
+
+Message = ReadingBatch | AnomalyEvent | GatewayState
+_BY_KIND: dict[str, type[_Message]] = {
+    "telemetry": ReadingBatch,
+    "events": AnomalyEvent,
+    "state": GatewayState,
+}
+
+
+def decode_message(topic: str, payload: bytes) -> Message:
+    """Validate one MQTT message against the contract.
+
+    Raises WireError with a message naming the first problem found.
+    """
+    site, gateway, kind = parse_topic(topic)
+    model = _BY_KIND[kind]
+    try:
+        message = model.model_validate_json(payload)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        first = str(exc).splitlines()
+        detail = " ".join(line.strip() for line in first[:3])
+        raise WireError(f"{kind} payload on {topic!r} is invalid: {detail}") from exc
+    if message.gateway != gateway:
+        raise WireError(
+            f"payload gateway {message.gateway!r} does not match topic gateway {gateway!r}"
+        )
+    return message  # type: ignore[return-value]
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

@@ -1,0 +1,208 @@
+"""The ingester: MQTT subscriber -> validation (dead letters) -> store -> risk -> work orders.
+
+Messages are acknowledged to the broker only after the store has accepted them
+(paho's manual ack), from a persistent session, so a crash or a store outage loses
+nothing: unacknowledged messages are delivered again. Sequence numbers per gateway
+reveal gaps (lost upstream) and duplicates (redelivery; writes are idempotent).
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+
+import paho.mqtt.client as mqtt
+
+from edge_agent.wire import (
+    SUBSCRIBE_ALL,
+    AnomalyEvent,
+    GatewayState,
+    ReadingBatch,
+    WireError,
+    decode_message,
+)
+from forewarn.config import parse_mqtt_url
+
+from .api_client import ApiClient, ApiError
+from .dead_letters import DeadLetters
+from .risk import RiskTracker
+from .settings import IngestSettings
+from .stores import Store, StoreError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class IngestCounters:
+    messages: int = 0
+    batches: int = 0
+    samples: int = 0
+    points_stored: int = 0
+    anomalies: int = 0
+    dead_letters: int = 0
+    seq_gaps: int = 0
+    seq_duplicates: int = 0
+    store_errors: int = 0
+    gateway_state: dict[str, str] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, object]:
+        return dict(self.__dict__)
+
+
+class Ingester:
+    def __init__(self, settings: IngestSettings, store: Store, dead_letters: DeadLetters,
+                 risk: RiskTracker | None = None, api: ApiClient | None = None):
+        self.settings = settings
+        self.store = store
+        self.dead_letters = dead_letters
+        self.risk = risk
+        self.api = api
+        self.counters = IngestCounters()
+        self.reasons: Counter[str] = Counter()
+        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue(settings.mqtt.queue_max)
+        self._last_seq: dict[str, int] = {}
+        self._known_assets: set[str] = set()
+        self._connected = threading.Event()
+        self._stopping = threading.Event()
+        m = settings.mqtt
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=m.client_id,
+                                   clean_session=not m.persistent_session,
+                                   protocol=mqtt.MQTTv311, manual_ack=True)
+        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self._client.on_connect = self._on_connect
+        self._client.on_disconnect = self._on_disconnect
+        self._client.on_message = self._on_message
+
+    # -- MQTT thread ---------------------------------------------------------------
+    def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
+        if reason_code.is_failure:
+            log.warning("MQTT broker refused the ingester: %s", reason_code)
+            return
+        client.subscribe(SUBSCRIBE_ALL, qos=1)
+        self._connected.set()
+        log.info("ingester subscribed to %s", SUBSCRIBE_ALL)
+
+    def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        self._connected.clear()
+        log.warning("ingester disconnected from MQTT broker (%s)", reason_code)
+
+    def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
+        # Blocks when the queue is full: back-pressure on the broker, nothing dropped.
+        self._queue.put(msg)
+
+    def wait_connected(self, timeout: float) -> bool:
+        return self._connected.wait(timeout)
+
+    # -- worker ----------------------------------------------------------------------
+    def _take_batch(self) -> list[mqtt.MQTTMessage]:
+        try:
+            first = self._queue.get(timeout=0.2)
+        except queue.Empty:
+            return []
+        batch = [first]
+        deadline = time.monotonic() + self.settings.batch_max_wait_s
+        while len(batch) < self.settings.batch_max_messages:
+            try:
+                batch.append(self._queue.get(timeout=max(0.0, deadline - time.monotonic())))
+            except queue.Empty:
+                break
+        return batch
+
+    def _check_seq(self, gateway: str, seq: int) -> None:
+        last = self._last_seq.get(gateway)
+        if last is not None:
+            if seq > last + 1:
+                self.counters.seq_gaps += seq - last - 1
+                log.warning("gateway %s: %d messages missing before seq %d", gateway,
+                            seq - last - 1, seq)
+            elif seq <= last:
+                self.counters.seq_duplicates += 1
+                return
+        self._last_seq[gateway] = seq
+
+    def _dead_letter(self, msg: mqtt.MQTTMessage, reason: str) -> None:
+        self.dead_letters.add(msg.topic, msg.payload, reason)
+        self.counters.dead_letters += 1
+        self.reasons[reason.split(":")[0]] += 1
+        log.warning("dead letter (%s): %s", msg.topic, reason)
+
+    def process(self, batch: list[mqtt.MQTTMessage]) -> None:
+        """Validate, store (retrying until the store accepts), ack, then score."""
+        telemetry: list[ReadingBatch] = []
+        for msg in batch:
+            self.counters.messages += 1
+            try:
+                message = decode_message(msg.topic, msg.payload)
+            except WireError as exc:
+                self._dead_letter(msg, str(exc))
+                continue
+            if isinstance(message, GatewayState):
+                self.counters.gateway_state[message.gateway] = message.status
+                log.info("gateway %s is %s", message.gateway, message.status)
+                continue
+            self._check_seq(message.gateway, message.seq)
+            if isinstance(message, AnomalyEvent):
+                self.counters.anomalies += 1
+            else:
+                telemetry.append(message)
+        samples_by_gw: dict[str, list] = {}
+        for b in telemetry:
+            samples_by_gw.setdefault(b.gateway, []).extend(b.samples)
+        for gateway, samples in samples_by_gw.items():
+            self._write(gateway, samples)
+        for msg in batch:
+            self._client.ack(msg.mid, msg.qos)
+        self.counters.batches += 1
+        all_samples = [s for b in telemetry for s in b.samples]
+        self._register_assets(all_samples)
+        if self.risk is not None and all_samples:
+            self.risk.observe(all_samples)
+
+    def _write(self, gateway: str, samples: list) -> None:
+        delay = 0.5
+        while True:
+            try:
+                self.counters.points_stored += self.store.write(gateway, samples)
+                self.counters.samples += len(samples)
+                return
+            except StoreError as exc:
+                self.counters.store_errors += 1
+                log.warning("%s; retrying in %.1fs (messages stay unacknowledged)", exc, delay)
+                if self._stopping.wait(delay):
+                    raise
+                delay = min(delay * 2, 10.0)
+
+    def _register_assets(self, samples: list) -> None:
+        if self.api is None:
+            return
+        for s in samples:
+            if s.asset in self._known_assets:
+                continue
+            try:
+                self.api.upsert_asset(s.asset)
+                self._known_assets.add(s.asset)
+            except ApiError as exc:
+                log.warning("asset %s not registered with the API yet: %s", s.asset, exc)
+
+    def run(self, stop: threading.Event) -> None:
+        """Consume until ``stop`` is set; then finish the batch in hand and disconnect."""
+        self._stopping = stop
+        host, port = parse_mqtt_url(self.settings.mqtt.url)
+        self._client.connect_async(host, port, keepalive=30)
+        self._client.loop_start()
+        try:
+            while not stop.is_set():
+                batch = self._take_batch()
+                if batch:
+                    try:
+                        self.process(batch)
+                    except StoreError:
+                        break  # stopping while the store is down: redelivered next start
+        finally:
+            self._client.disconnect()
+            self._client.loop_stop()
+            log.info("ingester stopped: %s", self.counters.as_dict())

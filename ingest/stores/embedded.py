@@ -1,0 +1,54 @@
+"""Embedded store: SQLite in WAL mode, one row per (asset, signal, time)."""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from pathlib import Path
+
+from edge_agent.wire import Sample
+
+from .base import StoreError, ts_ns
+
+
+class EmbeddedStore:
+    def __init__(self, path: str | Path):
+        if str(path) != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._lock = threading.Lock()
+        self._db.execute("PRAGMA journal_mode=WAL")
+        self._db.execute("PRAGMA synchronous=NORMAL")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS points (asset TEXT NOT NULL, signal TEXT NOT NULL,"
+            " ts_ns INTEGER NOT NULL, value REAL NOT NULL, gateway TEXT NOT NULL,"
+            " PRIMARY KEY (asset, signal, ts_ns)) WITHOUT ROWID")
+        self._db.commit()
+
+    def write(self, gateway: str, samples: list[Sample]) -> int:
+        rows = [(s.asset, name, ts_ns(s), value, gateway)
+                for s in samples for name, value in s.values.items()]
+        try:
+            with self._lock:
+                self._db.executemany("INSERT OR REPLACE INTO points VALUES (?,?,?,?,?)", rows)
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise StoreError(f"embedded store write failed: {exc}") from exc
+        return len(rows)
+
+    def count(self, asset: str | None = None) -> int:
+        with self._lock:
+            if asset is None:
+                return self._db.execute("SELECT COUNT(*) FROM points").fetchone()[0]
+            return self._db.execute(
+                "SELECT COUNT(*) FROM points WHERE asset=?", (asset,)).fetchone()[0]
+
+    def series(self, asset: str, signal: str) -> list[tuple[int, float]]:
+        """(ts_ns, value) of one signal, oldest first."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT ts_ns, value FROM points WHERE asset=? AND signal=? ORDER BY ts_ns",
+                (asset, signal)).fetchall()
+
+    def close(self) -> None:
+        self._db.close()

@@ -1,0 +1,100 @@
+"""Per-asset features: the one implementation used in training and in live scoring.
+
+An asset's first ``baseline`` samples define its own normal (mean and spread of each
+signal); every later sample yields, per signal, how far the last ``window`` samples
+sit from that normal: the window mean and max as z-scores, the slope over the window
+in z units, and the window spread relative to the baseline spread. Normalising per
+asset makes one model serve units with different operating points.
+
+Windows count samples, so a model is valid for the sample interval it was trained at
+(recorded in its metadata as ``sample_interval_h``).
+
+>>> spec = FeatureSpec(signals=("a",), window=2, baseline=3)
+>>> state = FeatureState(spec)
+>>> [state.update({"a": v}) is None for v in [1.0, 1.2, 0.8, 1.0]]
+[True, True, True, False]
+>>> names = feature_names(spec)
+>>> names[:2]
+['a_mean_z', 'a_max_z']
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import asdict, dataclass
+
+import numpy as np
+
+DEFAULT_SIGNALS = ("vibration_rms", "bearing_temp", "motor_current")
+_STATS = ("mean_z", "max_z", "slope_z", "std_ratio")
+
+
+@dataclass(frozen=True)
+class FeatureSpec:
+    signals: tuple[str, ...] = DEFAULT_SIGNALS
+    window: int = 12
+    baseline: int = 48
+
+    def to_dict(self) -> dict[str, object]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: dict) -> FeatureSpec:
+        return cls(signals=tuple(d["signals"]), window=int(d["window"]),
+                   baseline=int(d["baseline"]))
+
+
+def feature_names(spec: FeatureSpec) -> list[str]:
+    return [f"{s}_{stat}" for s in spec.signals for stat in _STATS]
+
+
+class FeatureState:
+    """Streaming feature state of one asset: feed samples in time order with ``update``."""
+
+    def __init__(self, spec: FeatureSpec):
+        self.spec = spec
+        self._base: list[np.ndarray] = []
+        self._mean: np.ndarray | None = None
+        self._std: np.ndarray | None = None
+        self._window: deque[np.ndarray] = deque(maxlen=spec.window)
+        t = np.arange(spec.window, dtype=float)
+        self._t = t - t.mean()
+        self._tt = float((self._t**2).sum())
+
+    @property
+    def ready(self) -> bool:
+        return self._mean is not None
+
+    def update(self, values: dict[str, float]) -> np.ndarray | None:
+        """Add one sample; return the feature vector once baseline and window are full.
+
+        Samples missing any of the spec's signals are skipped (None).
+        """
+        try:
+            row = np.array([values[s] for s in self.spec.signals], dtype=float)
+        except KeyError:
+            return None
+        if not np.all(np.isfinite(row)):
+            return None
+        if self._mean is None:
+            self._base.append(row)
+            if len(self._base) == self.spec.baseline:
+                base = np.vstack(self._base)
+                self._mean = base.mean(axis=0)
+                # Floor the spread so a very quiet sensor does not blow up the z-scores.
+                self._std = np.maximum(base.std(axis=0), 0.01 * np.abs(self._mean) + 1e-9)
+                self._base = []
+            self._window.append(row)
+            return None
+        self._window.append(row)
+        if len(self._window) < self.spec.window:
+            return None
+        return self._features(np.vstack(self._window))
+
+    def _features(self, w: np.ndarray) -> np.ndarray:
+        z = (w - self._mean) / self._std
+        mean_z = z.mean(axis=0)
+        max_z = z.max(axis=0)
+        slope_z = (self._t @ (z - mean_z)) / self._tt * self.spec.window
+        std_ratio = w.std(axis=0) / self._std
+        return np.column_stack([mean_z, max_z, slope_z, std_ratio]).ravel()

@@ -1,0 +1,103 @@
+"""Request and response schemas: a Create / Update / Public family per entity."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .workflow import STATUSES
+
+Priority = Literal["low", "medium", "high", "critical"]
+OrderType = Literal["preventive", "corrective", "inspection"]
+Status = Literal[STATUSES]  # type: ignore[valid-type]
+
+
+class _Public(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+
+class AssetUpsert(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = ""
+    kind: str = ""
+    site: str = ""
+    serial_number: str = ""
+
+
+class AssetPublic(_Public):
+    id: str
+    name: str
+    kind: str
+    site: str
+    serial_number: str
+    created_at: datetime
+    risk: float | None
+    scored_at: datetime | None
+    open_work_orders: int = 0
+
+
+class HealthCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    ts: datetime
+    risk: float = Field(ge=0, le=1)
+    detail: dict = Field(default_factory=dict)
+
+
+class HealthPublic(_Public):
+    ts: datetime
+    risk: float
+    detail: dict
+
+
+class WorkOrderCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    asset_id: str
+    type: OrderType = "corrective"
+    priority: Priority = "medium"
+    failure_mode: str = ""
+    source: Literal["predictive", "manual", "phone", "email", "chat"] = "manual"
+    title: str = Field(min_length=1, max_length=200)
+    description: str = ""
+    risk: float | None = Field(default=None, ge=0, le=1)
+
+
+class WorkOrderPublic(_Public):
+    id: int
+    asset_id: str
+    type: str
+    priority: str
+    status: str
+    failure_mode: str
+    source: str
+    title: str
+    description: str
+    risk: float | None
+    opened_at: datetime
+    updated_at: datetime
+    closed_at: datetime | None
+
+
+class TransitionCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: Status
+    actor: str = Field(min_length=1, max_length=64)
+    note: str = ""
+
+
+class WorkOrderEventPublic(_Public):
+    ts: datetime
+    from_status: str | None
+    to_status: str
+    actor: str
+    note: str
+
+
+class Kpis(BaseModel):
+    assets: int
+    assets_at_risk: int
+    work_orders_by_status: dict[str, int]
+    open_work_orders: int
+    predictive_share: float | None
+    mean_hours_to_close: float | None

@@ -1,0 +1,76 @@
+"""Fleet configuration: which assets to simulate, how they fail, where they are served."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from forewarn.config import ConfigError
+
+from .clock import SimClock
+from .physics import Asset, FailureMode, Kind
+
+
+class AssetConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    kind: Kind = "pump"
+    failure_mode: FailureMode = "none"
+    onset_h: float | None = None
+    failure_h: float | None = None
+    port: int | None = Field(default=None, ge=1, le=65535)
+
+
+class FleetConfig(BaseModel):
+    """``forewarn simulate`` config (TOML). Ports default to ``base_port + index``."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    seed: int = 0
+    time_scale: float = Field(default=3600.0, ge=0, description="simulated s per wall s")
+    start_h: float = 0.0
+    host: str = "127.0.0.1"
+    base_port: int = Field(default=5020, ge=1, le=65535)
+    unit: int = Field(default=1, ge=1, le=247)
+    assets: list[AssetConfig] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _unique(self) -> FleetConfig:
+        ids = [a.id for a in self.assets]
+        dupes = {i for i in ids if ids.count(i) > 1}
+        if dupes:
+            raise ValueError(f"asset ids must be unique; repeated: {sorted(dupes)}")
+        ports = [self.port_of(i) for i in range(len(self.assets))]
+        if len(set(ports)) != len(ports):
+            raise ValueError(f"two assets share a port: {ports}")
+        return self
+
+    def port_of(self, index: int) -> int:
+        return self.assets[index].port or self.base_port + index
+
+    def build_assets(self) -> list[Asset]:
+        try:
+            return [
+                Asset(id=a.id, kind=a.kind, failure_mode=a.failure_mode, onset_h=a.onset_h,
+                      failure_h=a.failure_h, seed=self.seed)
+                for a in self.assets
+            ]
+        except ValueError as exc:
+            raise ConfigError(str(exc)) from exc
+
+    def clock(self) -> SimClock:
+        return SimClock(time_scale=self.time_scale, start_h=self.start_h)
+
+
+def demo_fleet(seed: int = 7, time_scale: float = 3600.0, base_port: int = 5020) -> FleetConfig:
+    """The demo plant: one pump wearing its bearing out, three healthy machines."""
+    return FleetConfig(
+        seed=seed, time_scale=time_scale, base_port=base_port,
+        assets=[
+            AssetConfig(id="pump-01", kind="pump", failure_mode="bearing_wear",
+                        onset_h=50.0, failure_h=170.0),
+            AssetConfig(id="pump-02", kind="pump"),
+            AssetConfig(id="motor-01", kind="motor"),
+            AssetConfig(id="compressor-01", kind="compressor"),
+        ],
+    )
