@@ -77,8 +77,12 @@ def _reorder(words: list[int], order: str) -> list[int]:
     return words
 
 
-def decode(registers: list[int], spec: RegisterSpec) -> float:
-    """Turn the registers of one signal into its engineering value (raw * scale + offset)."""
+def decode(registers: list[int], spec: RegisterSpec) -> float | int:
+    """Turn the registers of one signal into its engineering value (raw * scale + offset).
+
+    Without scale and offset an integer stays an integer, exact to 64 bits; the wire
+    carries JSON numbers, which the ingester reads as floats (exact to 2**53).
+    """
     fmt, count = _FORMAT[spec.dtype]
     if len(registers) != count:
         raise RegisterError(
@@ -88,13 +92,17 @@ def decode(registers: list[int], spec: RegisterSpec) -> float:
         raise RegisterError(f"{spec.name}: registers must be 0..65535, got {registers}")
     words = _reorder(list(registers), spec.order if count > 1 else _single(spec.order))
     raw = struct.unpack(">" + fmt, struct.pack(f">{count}H", *words))[0]
+    if spec.scale == 1.0 and spec.offset == 0.0:
+        return raw
     return raw * spec.scale + spec.offset
 
 
 def encode(value: float, spec: RegisterSpec) -> list[int]:
     """Inverse of :func:`decode`, used by the simulators (integers are rounded)."""
     fmt, count = _FORMAT[spec.dtype]
-    raw: float | int = (value - spec.offset) / spec.scale
+    raw: float | int = value
+    if spec.scale != 1.0 or spec.offset != 0.0:
+        raw = (value - spec.offset) / spec.scale
     if fmt not in ("f", "d"):
         raw = round(raw)
     try:

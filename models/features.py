@@ -32,7 +32,7 @@ _STATS = ("mean_z", "max_z", "slope_z", "std_ratio")
 @dataclass(frozen=True)
 class FeatureSpec:
     signals: tuple[str, ...] = DEFAULT_SIGNALS
-    window: int = 12
+    window: int = 24
     baseline: int = 48
 
     def to_dict(self) -> dict[str, object]:
