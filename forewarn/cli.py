@@ -190,7 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True)
     t.add_argument("--out", required=True)
     t.add_argument("--horizon", type=float, default=48.0, help="in the data's time unit")
-    t.add_argument("--threshold", type=float, default=0.5)
+    t.add_argument("--threshold", type=float, default=0.7)
     t.add_argument("--unit-col")
     t.add_argument("--time-col")
     t.add_argument("--event-col")

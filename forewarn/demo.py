@@ -127,8 +127,6 @@ def summarize(agent: Agent, ingester: Ingester, api: ApiClient, fleet_server: Fl
     work_orders = []
     for o in orders if isinstance(orders, list) else []:
         opened = datetime.fromisoformat(o["opened_at"])
-        if opened.tzinfo is None:
-            opened = opened.replace(tzinfo=UTC)
         failure_at = truth.get(o["asset_id"], {}).get("failure_at")
         lead = failure_at - opened.timestamp() if failure_at is not None else None
         work_orders.append({

@@ -2,17 +2,20 @@
 
 An asset's first ``baseline`` samples define its own normal (mean and spread of each
 signal); every later sample yields, per signal, how far the last ``window`` samples
-sit from that normal: the window mean and max as z-scores, the slope over the window
-in z units, and the window spread relative to the baseline spread. Normalising per
-asset makes one model serve units with different operating points.
+sit from that normal: the window mean and max as z-scores, the trend (window mean
+minus the previous window's mean, in z units) and the window spread relative to the
+baseline spread. Normalising per asset makes one model serve units with different
+operating points. With a window of one day, the trend compares whole days, so the
+daily load cycle cancels out of it (a least-squares slope over one window did not,
+and taught the model to mistake the afternoon load rise for wear).
 
 Windows count samples, so a model is valid for the sample interval it was trained at
 (recorded in its metadata as ``sample_interval_h``).
 
->>> spec = FeatureSpec(signals=("a",), window=2, baseline=3)
+>>> spec = FeatureSpec(signals=("a",), window=2, baseline=4)
 >>> state = FeatureState(spec)
->>> [state.update({"a": v}) is None for v in [1.0, 1.2, 0.8, 1.0]]
-[True, True, True, False]
+>>> [state.update({"a": v}) is None for v in [1.0, 1.2, 0.8, 1.0, 1.1]]
+[True, True, True, True, False]
 >>> names = feature_names(spec)
 >>> names[:2]
 ['a_mean_z', 'a_max_z']
@@ -26,7 +29,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 DEFAULT_SIGNALS = ("vibration_rms", "bearing_temp", "motor_current")
-_STATS = ("mean_z", "max_z", "slope_z", "std_ratio")
+_STATS = ("mean_z", "max_z", "trend_z", "std_ratio")
 
 
 @dataclass(frozen=True)
@@ -34,6 +37,10 @@ class FeatureSpec:
     signals: tuple[str, ...] = DEFAULT_SIGNALS
     window: int = 24
     baseline: int = 48
+
+    def __post_init__(self) -> None:
+        if self.baseline < 2 or self.window < 2:
+            raise ValueError("window and baseline need at least 2 samples each")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
@@ -56,10 +63,8 @@ class FeatureState:
         self._base: list[np.ndarray] = []
         self._mean: np.ndarray | None = None
         self._std: np.ndarray | None = None
-        self._window: deque[np.ndarray] = deque(maxlen=spec.window)
-        t = np.arange(spec.window, dtype=float)
-        self._t = t - t.mean()
-        self._tt = float((self._t**2).sum())
+        # The last two windows: the current one and the one before it, for the trend.
+        self._window: deque[np.ndarray] = deque(maxlen=2 * spec.window)
 
     @property
     def ready(self) -> bool:
@@ -87,14 +92,16 @@ class FeatureState:
             self._window.append(row)
             return None
         self._window.append(row)
-        if len(self._window) < self.spec.window:
+        if len(self._window) < 2 * self.spec.window:
             return None
         return self._features(np.vstack(self._window))
 
-    def _features(self, w: np.ndarray) -> np.ndarray:
-        z = (w - self._mean) / self._std
-        mean_z = z.mean(axis=0)
-        max_z = z.max(axis=0)
-        slope_z = (self._t @ (z - mean_z)) / self._tt * self.spec.window
+    def _features(self, both: np.ndarray) -> np.ndarray:
+        w = both[self.spec.window :]
+        z = (both - self._mean) / self._std
+        now, before = z[self.spec.window :], z[: self.spec.window]
+        mean_z = now.mean(axis=0)
+        max_z = now.max(axis=0)
+        trend_z = mean_z - before.mean(axis=0)
         std_ratio = w.std(axis=0) / self._std
-        return np.column_stack([mean_z, max_z, slope_z, std_ratio]).ravel()
+        return np.column_stack([mean_z, max_z, trend_z, std_ratio]).ravel()

@@ -83,8 +83,8 @@ def _lead_times(model: FailureRiskClassifier, runs: list[Run], spec: FeatureSpec
     }
 
 
-def train(data: Dataset, out: str | Path, horizon: float = 48.0, threshold: float = 0.5,
-          consecutive: int = 3, spec: FeatureSpec | None = None, seed: int = 0,
+def train(data: Dataset, out: str | Path, horizon: float = 48.0, threshold: float = 0.7,
+          consecutive: int = 6, spec: FeatureSpec | None = None, seed: int = 0,
           log: Callable[[str], None] = print) -> dict:
     """Fit on 80% of the units, report on the other 20%, then refit on all and save."""
     spec = spec or FeatureSpec()

@@ -16,13 +16,6 @@ class NotFound(LookupError):
     pass
 
 
-def _utc(dt: datetime | None) -> datetime | None:
-    # SQLite returns naive datetimes; everything stored is UTC.
-    if dt is not None and dt.tzinfo is None:
-        return dt.replace(tzinfo=UTC)
-    return dt
-
-
 def open_orders_by_asset(db: Session) -> dict[str, int]:
     rows = db.execute(select(WorkOrder.asset_id, func.count()).where(
         WorkOrder.status.in_(OPEN)).group_by(WorkOrder.asset_id)).all()
@@ -60,8 +53,7 @@ def add_health(db: Session, asset_id: str, data: schemas.HealthCreate) -> Health
     asset = get_asset(db, asset_id)
     score = HealthScore(asset_id=asset_id, ts=data.ts, risk=data.risk, detail=data.detail)
     db.add(score)
-    scored = _utc(asset.scored_at)
-    if scored is None or data.ts >= scored:
+    if asset.scored_at is None or data.ts >= asset.scored_at:
         asset.risk, asset.scored_at = data.risk, data.ts
     db.commit()
     return score
@@ -139,7 +131,7 @@ def kpis(db: Session, risk_threshold: float = 0.5) -> schemas.Kpis:
                            .where(WorkOrder.source == "predictive")) or 0
     closed = db.execute(select(WorkOrder.opened_at, WorkOrder.closed_at)
                         .where(WorkOrder.closed_at.is_not(None))).all()
-    hours = [(_utc(c) - _utc(o)).total_seconds() / 3600 for o, c in closed]  # type: ignore[operator]
+    hours = [(c - o).total_seconds() / 3600 for o, c in closed]
     return schemas.Kpis(
         assets=db.scalar(select(func.count()).select_from(Asset)) or 0,
         assets_at_risk=db.scalar(select(func.count()).select_from(Asset)

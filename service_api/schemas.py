@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from .workflow import STATUSES
 
@@ -40,13 +40,13 @@ class AssetPublic(_Public):
 
 class HealthCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ts: datetime
+    ts: AwareDatetime
     risk: float = Field(ge=0, le=1)
     detail: dict = Field(default_factory=dict)
 
 
 class HealthPublic(_Public):
-    ts: datetime
+    ts: AwareDatetime
     risk: float
     detail: dict
 
@@ -87,7 +87,7 @@ class TransitionCreate(BaseModel):
 
 
 class WorkOrderEventPublic(_Public):
-    ts: datetime
+    ts: AwareDatetime
     from_status: str | None
     to_status: str
     actor: str

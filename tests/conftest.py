@@ -7,6 +7,7 @@ they are started here as our own processes, never as the system services.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import shutil
 import socket
 import subprocess
@@ -43,11 +44,12 @@ class Mosquitto:
             pytest.fail(f"{MOSQUITTO} not found: run `make test`, which installs mosquitto")
         self.port = free_port()
         self.workdir = workdir
+        workdir.mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "mosquitto.conf"
         # Persistence so a restart keeps persistent sessions' queued messages;
         # unlimited queues: the default (1000) silently drops for slow subscribers.
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\n"
+            f"listener {self.port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
             f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
             "max_queued_messages 0\nmax_inflight_messages 0\n"
             f"log_dest file {workdir}/mosquitto.log\n")
@@ -71,7 +73,6 @@ class Mosquitto:
 @pytest.fixture
 def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker = Mosquitto(tmp_path / "mosquitto")
-    broker.workdir.mkdir()
     broker.start()
     yield broker
     broker.stop()
@@ -99,15 +100,22 @@ class Victoria:
                     raise
                 time.sleep(0.1)
 
-    def export(self, match: str) -> list[dict]:
-        """Every stored series matching ``match`` (flushes first)."""
+    def export(self, match: str, expect_values: int = 0, timeout: float = 15.0) -> list[dict]:
+        """Every stored series matching ``match``; waits (bounded) until at least
+        ``expect_values`` values are visible, since VictoriaMetrics indexes asynchronously."""
         import json
         import urllib.parse
 
-        urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=10).read()
         q = urllib.parse.urlencode({"match[]": match})
-        with urllib.request.urlopen(f"{self.url}/api/v1/export?{q}", timeout=10) as r:
-            return [json.loads(line) for line in r.read().decode().splitlines() if line]
+        deadline = time.monotonic() + timeout
+        while True:
+            urllib.request.urlopen(f"{self.url}/internal/force_flush", timeout=10).read()
+            with urllib.request.urlopen(f"{self.url}/api/v1/export?{q}", timeout=10) as r:
+                series = [json.loads(line) for line in r.read().decode().splitlines() if line]
+            if sum(len(x["values"]) for x in series) >= expect_values or (
+                    time.monotonic() > deadline):
+                return series
+            time.sleep(0.2)
 
     def stop(self) -> None:
         self.proc.terminate()

@@ -18,6 +18,7 @@ anything not committed is sent again after a restart. The spool is bounded: past
 from __future__ import annotations
 
 import sqlite3
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -35,7 +36,9 @@ class Spool:
         if str(path) != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
-        self._db = sqlite3.connect(str(path), isolation_level=None)
+        # Used from the agent's loop thread and its publishing threads: one lock serialises.
+        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._lock = threading.RLock()
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
@@ -48,7 +51,8 @@ class Spool:
         self._next_seq = self._meta("next_seq")  # cached: readable from any thread
 
     def _meta(self, key: str) -> int:
-        return self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()[0]
+        with self._lock:
+            return self._db.execute("SELECT value FROM meta WHERE key=?", (key,)).fetchone()[0]
 
     @property
     def next_seq(self) -> int:
@@ -63,10 +67,15 @@ class Spool:
         return self._meta("committed")
 
     def depth(self) -> int:
-        return self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
+        with self._lock:
+            return self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
 
     def append(self, topic: str, make_payload: Callable[[int], bytes]) -> int:
         """Store one message built for the next sequence number; return that number."""
+        with self._lock:
+            return self._append(topic, make_payload)
+
+    def _append(self, topic: str, make_payload: Callable[[int], bytes]) -> int:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
@@ -87,19 +96,22 @@ class Spool:
 
     def begin(self, limit: int = 100) -> list[Spooled]:
         """The oldest ``limit`` messages, not yet removed."""
-        rows = self._db.execute(
-            "SELECT seq, topic, payload FROM queue ORDER BY seq LIMIT ?", (limit,)).fetchall()
+        with self._lock:
+            rows = self._db.execute(
+                "SELECT seq, topic, payload FROM queue ORDER BY seq LIMIT ?", (limit,)).fetchall()
         return [Spooled(*r) for r in rows]
 
     def commit(self, messages: list[Spooled]) -> None:
         """Remove messages the broker has acknowledged."""
         if not messages:
             return
-        db = self._db
-        db.execute("BEGIN IMMEDIATE")
-        db.executemany("DELETE FROM queue WHERE seq=?", [(m.seq,) for m in messages])
-        db.execute("UPDATE meta SET value=value+? WHERE key='committed'", (len(messages),))
-        db.execute("COMMIT")
+        with self._lock:
+            db = self._db
+            db.execute("BEGIN IMMEDIATE")
+            db.executemany("DELETE FROM queue WHERE seq=?", [(m.seq,) for m in messages])
+            db.execute("UPDATE meta SET value=value+? WHERE key='committed'", (len(messages),))
+            db.execute("COMMIT")
 
     def close(self) -> None:
-        self._db.close()
+        with self._lock:
+            self._db.close()

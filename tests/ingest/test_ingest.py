@@ -1,0 +1,201 @@
+"""The ingester against a real Mosquitto, the embedded store and a real VictoriaMetrics."""
+
+import threading
+import time
+
+import paho.mqtt.client as mqtt
+import pytest
+
+from edge_agent.wire import AnomalyEvent, ReadingBatch, Sample, events_topic, telemetry_topic
+from forewarn.config import parse_mqtt_url
+from ingest.dead_letters import DeadLetters
+from ingest.pipeline import Ingester
+from ingest.settings import IngestSettings
+from ingest.stores import open_store
+
+TS0 = time.time() - 3600  # recent (VictoriaMetrics retention) and not in the future
+
+
+def iso(offset_s: float) -> str:
+    from datetime import UTC, datetime
+
+    return datetime.fromtimestamp(TS0 + offset_s, UTC).isoformat()
+
+
+def make_batch(seq: int, asset: str = "pump-01", n: int = 3) -> ReadingBatch:
+    return ReadingBatch(gateway="gw-1", seq=seq, sent_at=iso(seq), samples=[
+        Sample(asset=asset, ts=iso(seq * 10 + i), values={"vibration_rms": 2.0 + i,
+                                                          "bearing_temp": 50.0 + seq})
+        for i in range(n)])
+
+
+def publish(url: str, messages: list[tuple[str, bytes]]) -> None:
+    host, port = parse_mqtt_url(url)
+    c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="test-pub")
+    c.connect(host, port)
+    c.loop_start()
+    for topic, payload in messages:
+        c.publish(topic, payload, qos=1).wait_for_publish(5)
+    c.disconnect()
+    c.loop_stop()
+
+
+def run_ingester(settings: IngestSettings, until, timeout: float = 20.0) -> Ingester:
+    ing = Ingester(settings, open_store(settings.store), DeadLetters(settings.dead_letter_path))
+    stop = threading.Event()
+    t = threading.Thread(target=ing.run, args=(stop,))
+    t.start()
+    assert ing.wait_connected(10)
+    try:
+        deadline = time.monotonic() + timeout
+        while not until(ing) and time.monotonic() < deadline:
+            time.sleep(0.05)
+    finally:
+        stop.set()
+        t.join(10)
+    return ing
+
+
+def settings_for(mosquitto, tmp_path, **store) -> IngestSettings:
+    return IngestSettings.model_validate({
+        "mqtt": {"url": mosquitto.url, "client_id": "ingest-test"},
+        "store": store or {"kind": "embedded", "path": str(tmp_path / "store.sqlite")},
+        "dead_letter_path": str(tmp_path / "dl.sqlite"),
+        "risk": {"enabled": False}, "api": {"url": None},
+    })
+
+
+def test_corrupt_messages_go_to_dead_letters_and_good_ones_around_them_are_stored(
+        mosquitto, tmp_path):
+    s = settings_for(mosquitto, tmp_path)
+    topic = telemetry_topic("site", "gw-1")
+    bad = [
+        (topic, b"\x00\xffgarbage"),
+        (topic, b'{"gateway": "gw-1", "seq": 99}'),
+        (telemetry_topic("site", "gw-other"), make_batch(50).to_bytes()),
+        ("forewarn/v1/site/gw-1/unknown-kind", make_batch(51).to_bytes()),
+    ]
+    good = [(topic, make_batch(i).to_bytes()) for i in range(5)]
+    # Subscribe once (persistent session) so nothing published before the run is missed.
+    run_ingester(s, until=lambda ing: True, timeout=0)
+    publish(mosquitto.url, [good[0], bad[0], good[1], bad[1], good[2], bad[2], bad[3], good[3],
+                            good[4]])
+    ing = run_ingester(s, until=lambda ing: ing.counters.messages >= 9)
+    assert ing.counters.dead_letters == 4
+    assert ing.counters.samples == 15 and ing.counters.points_stored == 30
+    store = open_store(s.store)
+    assert store.count() == 30
+    assert [v for _, v in store.series("pump-01", "bearing_temp")] == [
+        50.0 + seq for seq in range(5) for _ in range(3)]
+    dl = DeadLetters(s.dead_letter_path).all()
+    assert [t for t, _, _ in dl] == [bad[0][0], bad[1][0], bad[2][0], bad[3][0]]
+    assert dl[0][2] == b"\x00\xffgarbage"  # kept byte for byte
+    assert "does not match topic gateway" in dl[2][1]
+
+
+def test_gaps_and_duplicates_are_counted_and_duplicates_stored_once(mosquitto, tmp_path):
+    s = settings_for(mosquitto, tmp_path)
+    topic = telemetry_topic("site", "gw-1")
+    run_ingester(s, until=lambda ing: True, timeout=0)
+    seqs = [0, 1, 2, 2, 5, 6, 1]
+    publish(mosquitto.url, [(topic, make_batch(q).to_bytes()) for q in seqs])
+    ing = run_ingester(s, until=lambda ing: ing.counters.messages >= len(seqs))
+    assert ing.counters.seq_gaps == 2  # 3 and 4
+    assert ing.counters.seq_duplicates == 2
+    assert open_store(s.store).count() == 5 * 3 * 2  # five distinct batches
+
+
+def test_messages_published_while_ingester_is_down_are_not_lost(mosquitto, tmp_path):
+    """Persistent session + ack after store write: the broker keeps them for us."""
+    s = settings_for(mosquitto, tmp_path)
+    topic = telemetry_topic("site", "gw-1")
+    run_ingester(s, until=lambda ing: True, timeout=0)
+    publish(mosquitto.url, [(topic, make_batch(i).to_bytes()) for i in range(20)]
+            + [(events_topic("site", "gw-1"), AnomalyEvent(
+                gateway="gw-1", seq=20, sent_at=iso(0), asset="pump-01", signal="vibration_rms",
+                ts=iso(0), value=9.0, score=8.0, threshold=6.0, detector="t").to_bytes())])
+    ing = run_ingester(s, until=lambda ing: ing.counters.messages >= 21)
+    assert ing.counters.samples == 60 and ing.counters.anomalies == 1
+    assert ing.counters.seq_gaps == 0
+
+
+def test_influx_store_writes_exact_points_to_victoria_metrics(mosquitto, victoria, tmp_path):
+    s = settings_for(mosquitto, tmp_path, kind="influx", url=victoria.url, bucket="b", org="o")
+    topic = telemetry_topic("site", "gw-1")
+    run_ingester(s, until=lambda ing: True, timeout=0)
+    publish(mosquitto.url, [(topic, make_batch(i, asset="pump-07").to_bytes()) for i in range(4)])
+    ing = run_ingester(s, until=lambda ing: ing.counters.messages >= 4)
+    assert ing.counters.points_stored == 24
+    series = victoria.export('{__name__=~"telemetry_.*", asset="pump-07"}', expect_values=24)
+    by_name = {x["metric"]["__name__"]: x for x in series}
+    assert set(by_name) == {"telemetry_vibration_rms", "telemetry_bearing_temp"}
+    temps = by_name["telemetry_bearing_temp"]
+    assert temps["metric"]["gateway"] == "gw-1"
+    assert temps["values"] == [50.0 + seq for seq in range(4) for _ in range(3)]
+    assert len(temps["timestamps"]) == 12
+
+
+def test_store_outage_holds_messages_until_the_store_is_back(mosquitto, tmp_path):
+    """VictoriaMetrics absent: nothing is acked or lost; once it is up, all is written."""
+    from tests.conftest import Victoria
+
+    from forewarn.runtime import free_port
+
+    port = free_port()
+    s = settings_for(mosquitto, tmp_path, kind="influx", url=f"http://127.0.0.1:{port}",
+                     bucket="b", org="o", timeout_s=1.0)
+    topic = telemetry_topic("site", "gw-1")
+    publish_later = [(topic, make_batch(i, asset="pump-09").to_bytes()) for i in range(3)]
+    run_ingester(s, until=lambda ing: True, timeout=0)
+    publish(mosquitto.url, publish_later)
+    ing = run_ingester(s, until=lambda ing: ing.counters.store_errors >= 2, timeout=15)
+    assert ing.counters.points_stored == 0 and ing.counters.store_errors >= 2
+    vm = Victoria.__new__(Victoria)
+    try:
+        _start_victoria_on(vm, port, tmp_path / "vm")
+        ing = run_ingester(s, until=lambda ing: ing.counters.messages >= 3)
+        assert ing.counters.points_stored == 18
+        series = vm.export('{__name__="telemetry_vibration_rms", asset="pump-09"}',
+                           expect_values=9)
+        assert len(series[0]["values"]) == 9
+    finally:
+        vm.stop()
+
+
+def _start_victoria_on(vm, port, workdir):
+    import subprocess
+    import urllib.request
+
+    from tests.conftest import VICTORIA
+
+    vm.port, vm.url = port, f"http://127.0.0.1:{port}"
+    vm.proc = subprocess.Popen(
+        [VICTORIA, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={workdir}",
+         "-retentionPeriod=100y", "-search.latencyOffset=0s", "-search.disableCache"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 20
+    while True:
+        try:
+            urllib.request.urlopen(f"{vm.url}/health", timeout=1).read()
+            return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.1)
+
+
+@pytest.mark.parametrize("bad", [
+    {"store": {"kind": "influx"}},
+    {"mqtt": {"url": "mqtt://x", "qos": 3}},
+])
+def test_bad_ingest_config_is_a_clear_error(tmp_path, bad):
+    import tomllib  # noqa: F401
+
+    from forewarn.config import ConfigError, load_config, to_toml
+
+    p = tmp_path / "ingest.toml"
+    p.write_text(to_toml(bad))
+    with pytest.raises(ConfigError) as e:
+        load_config(IngestSettings, p)
+    assert str(p) in str(e.value)
+    assert "store.url" in str(e.value) or "mqtt.qos" in str(e.value)
