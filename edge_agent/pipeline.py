@@ -88,7 +88,7 @@ class Agent:
     def _state_payload(self, status: str) -> bytes:
         # State messages carry the last sequence number used; they do not consume one.
         return GatewayState(gateway=self.settings.gateway_id, seq=max(0, self.spool.next_seq - 1),
-                            sent_at=utcnow(), status=status,  # type: ignore[arg-type]
+                            stream=self.spool.stream, sent_at=utcnow(), status=status,  # type: ignore[arg-type]
                             counters=self.counters.as_dict()).to_bytes()
 
     def _announce(self, pub: MqttPublisher, status: str, wait_s: float = 0.0) -> None:
@@ -113,7 +113,7 @@ class Agent:
                 c.anomalies += 1
                 gw = self.settings.gateway_id
                 self.spool.append(self._events, lambda seq, a=a: AnomalyEvent(
-                    gateway=gw, seq=seq, sent_at=utcnow(), asset=a.asset, signal=a.signal,
+                    gateway=gw, seq=seq, stream=self.spool.stream, sent_at=utcnow(), asset=a.asset, signal=a.signal,
                     ts=a.sample.ts, value=a.value, score=a.score, threshold=a.threshold,
                     detector=self.detector.detector_name).to_bytes())
                 log.info("anomaly: %s %s=%.4g (|z|=%.1f)", a.asset, a.signal, a.value, a.score)
@@ -138,7 +138,8 @@ class Agent:
             chunk = self._pending[: s.batch_max_samples]
             del self._pending[: s.batch_max_samples]
             self.spool.append(self._telemetry, lambda seq, chunk=chunk: ReadingBatch(
-                gateway=s.gateway_id, seq=seq, sent_at=utcnow(), samples=chunk).to_bytes())
+                gateway=s.gateway_id, seq=seq, stream=self.spool.stream, sent_at=utcnow(),
+                samples=chunk).to_bytes())
             self.counters.batches += 1
             self._pending_since = time.monotonic()
 

@@ -4,7 +4,9 @@ This module is the only thing the agent and the ingester share. Every message is
 JSON, carries the schema version ``v`` and the sending gateway's sequence number
 ``seq`` (one counter per gateway, over every message it publishes, persisted with
 its spool) so that the ingester can detect gaps and duplicates instead of trusting
-MQTT QoS. Sample timestamps are the UTC time the edge read the device.
+MQTT QoS. ``stream`` names the spool that numbered the message: a gateway whose
+spool is replaced starts a new stream at seq 0, which is not mistaken for
+duplicates. Sample timestamps are the UTC time the edge read the device.
 
 Topics (``{site}`` and ``{gateway}`` are single topic levels)::
 
@@ -97,6 +99,8 @@ class _Message(BaseModel):
     v: Literal[1] = SCHEMA_VERSION
     gateway: TopicLevel
     seq: int = Field(ge=0, description="per-gateway sequence number over all messages")
+    stream: str = Field(default="0", pattern=r"^[0-9a-f]{1,16}$",
+                        description="id of the spool that assigned seq")
     sent_at: UtcTime
 
     def to_bytes(self) -> bytes:

@@ -30,6 +30,7 @@ from forewarn.config import parse_mqtt_url
 from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
 from .risk import RiskTracker
+from .sequence import SeqTracker
 from .settings import IngestSettings
 from .stores import Store, StoreError
 
@@ -44,8 +45,8 @@ class IngestCounters:
     points_stored: int = 0
     anomalies: int = 0
     dead_letters: int = 0
-    seq_gaps: int = 0
-    seq_duplicates: int = 0
+    seq_gaps: int = 0  # messages missing right now (a late arrival closes its gap)
+    seq_duplicates: int = 0  # redelivered messages, acknowledged and not stored again
     store_errors: int = 0
     gateway_state: dict[str, str] = field(default_factory=dict)
 
@@ -64,7 +65,7 @@ class Ingester:
         self.counters = IngestCounters()
         self.reasons: Counter[str] = Counter()
         self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue(settings.mqtt.queue_max)
-        self._last_seq: dict[str, int] = {}
+        self.sequences = SeqTracker()
         self._known_assets: set[str] = set()
         self._connected = threading.Event()
         self._stopping = threading.Event()
@@ -112,18 +113,6 @@ class Ingester:
                 break
         return batch
 
-    def _check_seq(self, gateway: str, seq: int) -> None:
-        last = self._last_seq.get(gateway)
-        if last is not None:
-            if seq > last + 1:
-                self.counters.seq_gaps += seq - last - 1
-                log.warning("gateway %s: %d messages missing before seq %d", gateway,
-                            seq - last - 1, seq)
-            elif seq <= last:
-                self.counters.seq_duplicates += 1
-                return
-        self._last_seq[gateway] = seq
-
     def _dead_letter(self, msg: mqtt.MQTTMessage, reason: str) -> None:
         self.dead_letters.add(msg.topic, msg.payload, reason)
         self.counters.dead_letters += 1
@@ -144,7 +133,9 @@ class Ingester:
                 self.counters.gateway_state[message.gateway] = message.status
                 log.info("gateway %s is %s", message.gateway, message.status)
                 continue
-            self._check_seq(message.gateway, message.seq)
+            if not self.sequences.check(message.gateway, message.stream, message.seq):
+                self.counters.seq_duplicates += 1
+                continue  # seen before (redelivery): already stored
             if isinstance(message, AnomalyEvent):
                 self.counters.anomalies += 1
             else:
@@ -157,6 +148,10 @@ class Ingester:
         for msg in batch:
             self._client.ack(msg.mid, msg.qos)
         self.counters.batches += 1
+        gaps = self.sequences.missing_total()
+        if gaps > self.counters.seq_gaps:
+            log.warning("%d messages missing upstream (sequence gaps)", gaps)
+        self.counters.seq_gaps = gaps
         all_samples = [s for b in telemetry for s in b.samples]
         self._register_assets(all_samples)
         if self.risk is not None and all_samples:

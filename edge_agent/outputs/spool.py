@@ -17,6 +17,7 @@ anything not committed is sent again after a restart. The spool is bounded: past
 
 from __future__ import annotations
 
+import secrets
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -48,6 +49,10 @@ class Spool:
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
         for key in ("next_seq", "dropped", "committed"):
             self._db.execute("INSERT OR IGNORE INTO meta VALUES (?, 0)", (key,))
+        self._db.execute("INSERT OR IGNORE INTO meta VALUES ('stream', ?)",
+                         (secrets.randbits(63),))
+        # The id of this spool's sequence: a new spool starts a new stream at seq 0.
+        self.stream = f"{self._meta('stream'):016x}"
         self._next_seq = self._meta("next_seq")  # cached: readable from any thread
 
     def _meta(self, key: str) -> int:
