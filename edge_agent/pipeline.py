@@ -12,12 +12,15 @@ import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from functools import partial
+
+from forewarn.runtime import wait_or_timeout
 
 from .errors import DeviceError
 from .inputs.modbus import ModbusDevice
 from .outputs.mqtt import MqttPublisher, PublishError
 from .outputs.spool import Spool
-from .processors.anomaly import AnomalyProcessor
+from .processors.anomaly import Anomaly, AnomalyProcessor
 from .settings import AgentSettings
 from .wire import (
     AnomalyEvent,
@@ -111,16 +114,19 @@ class Agent:
             c.values_polled += len(sample.values)
             for a in self.detector.process(sample):
                 c.anomalies += 1
-                gw = self.settings.gateway_id
-                self.spool.append(self._events, lambda seq, a=a: AnomalyEvent(
-                    gateway=gw, seq=seq, stream=self.spool.stream, sent_at=utcnow(), asset=a.asset, signal=a.signal,
-                    ts=a.sample.ts, value=a.value, score=a.score, threshold=a.threshold,
-                    detector=self.detector.detector_name).to_bytes())
+                self.spool.append(self._events, partial(self._event_payload, a))
                 log.info("anomaly: %s %s=%.4g (|z|=%.1f)", a.asset, a.signal, a.value, a.score)
         if sink.samples and not self._pending:
             self._pending_since = time.monotonic()
         self._pending.extend(sink.samples)
         return sink.samples
+
+    def _event_payload(self, a: Anomaly, seq: int) -> bytes:
+        return AnomalyEvent(
+            gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
+            sent_at=utcnow(), asset=a.asset, signal=a.signal, ts=a.sample.ts, value=a.value,
+            score=a.score, threshold=a.threshold, detector=self.detector.detector_name,
+        ).to_bytes()
 
     def _log_error(self, err: DeviceError) -> None:
         now = time.monotonic()
@@ -154,10 +160,7 @@ class Agent:
             if delay < 0:  # overran: skip missed slots rather than burst
                 next_at = time.monotonic()
                 delay = 0
-            try:
-                await asyncio.wait_for(stop.wait(), timeout=delay)
-            except TimeoutError:
-                pass
+            await wait_or_timeout(stop, delay)
 
     # -- forwarding ----------------------------------------------------------------
     async def forward_once(self) -> int:
@@ -173,10 +176,7 @@ class Agent:
         while not stop.is_set():
             sent = await self.forward_once()
             if sent == 0:
-                try:
-                    await asyncio.wait_for(stop.wait(), timeout=0.2)
-                except TimeoutError:
-                    pass
+                await wait_or_timeout(stop, 0.2)
 
     async def run(self, stop: asyncio.Event, drain_timeout: float = 5.0) -> None:
         """Poll and forward until ``stop`` is set; then flush and drain what the broker takes."""

@@ -40,7 +40,7 @@ from simulators.dataset import write_dataset
 from simulators.fleet import FleetConfig, demo_fleet
 from simulators.modbus_server import FleetServer
 
-from .runtime import free_port, stop_on_signals
+from .runtime import free_port, stop_on_signals, wait_or_timeout
 
 log = logging.getLogger("forewarn.demo")
 
@@ -235,18 +235,13 @@ async def run_demo(opts: DemoOptions) -> int:
         agent_task = asyncio.create_task(agent.run(stop))
 
         async def progress() -> None:
-            while not stop.is_set():
-                try:
-                    await asyncio.wait_for(stop.wait(), opts.progress_every_s)
-                except TimeoutError:
-                    log.info("%s", _progress(agent, ingester, fleet_server, started))
+            while not await wait_or_timeout(stop, opts.progress_every_s):
+                log.info("%s", _progress(agent, ingester, fleet_server, started))
 
         progress_task = asyncio.create_task(progress())
         try:
             if opts.duration is not None:
-                try:
-                    await asyncio.wait_for(stop.wait(), opts.duration)
-                except TimeoutError:
+                if not await wait_or_timeout(stop, opts.duration):
                     log.info("duration of %.0fs reached", opts.duration)
             else:
                 log.info("running until Ctrl-C; open %s", api_url)

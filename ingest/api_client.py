@@ -31,7 +31,8 @@ class ApiClient:
             detail = exc.read().decode(errors="replace")[:300]
             raise ApiError(f"{method} {path}: HTTP {exc.code}: {detail}", exc.code) from exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
-            raise ApiError(f"{method} {path}: service API at {self.base} unreachable: {exc}") from exc
+            raise ApiError(
+                f"{method} {path}: service API at {self.base} unreachable: {exc}") from exc
 
     def upsert_asset(self, asset_id: str, **fields: object) -> dict:
         return self._call("PUT", f"/assets/{asset_id}", {k: v for k, v in fields.items() if v})

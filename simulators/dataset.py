@@ -12,12 +12,13 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
-from .physics import Asset, _NOMINAL, failure_modes_of, signals_of
+from .physics import _NOMINAL, Asset, failure_modes_of, signals_of
 
 SIGNAL_COLUMNS = tuple(dict.fromkeys(s for k in _NOMINAL for s in signals_of(k)))
 
 
-def random_fleet(n_assets: int, seed: int, censored_share: float = 0.25) -> list[tuple[Asset, float]]:
+def random_fleet(n_assets: int, seed: int,
+                 censored_share: float = 0.25) -> list[tuple[Asset, float]]:
     """``n_assets`` assets with Weibull failure times; returns (asset, end of history in h)."""
     rng = random.Random(seed)
     out: list[tuple[Asset, float]] = []

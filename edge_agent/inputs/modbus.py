@@ -8,7 +8,6 @@ goes on; values that were read are kept.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import math
 from dataclasses import dataclass
@@ -39,7 +38,8 @@ class ReadBlock:
     specs: tuple[RegisterSpec, ...]
 
 
-def plan_reads(specs: list[RegisterSpec], max_count: int = MAX_REGISTERS_PER_READ) -> list[ReadBlock]:
+def plan_reads(specs: list[RegisterSpec],
+               max_count: int = MAX_REGISTERS_PER_READ) -> list[ReadBlock]:
     """Coalesce specs into contiguous reads.
 
     >>> from edge_agent.registers import RegisterSpec as R
@@ -98,7 +98,7 @@ class ModbusDevice:
         except ModbusIOException as exc:
             self.close()
             raise DeviceTimeout(s.asset, s.unit, block.address, f"no answer: {exc}") from exc
-        except (ConnectionException, ConnectionError, asyncio.TimeoutError) as exc:
+        except (TimeoutError, ConnectionException, ConnectionError) as exc:
             self.close()
             raise DeviceOffline(s.asset, s.unit, block.address, f"connection lost: {exc}") from exc
         except ModbusException as exc:

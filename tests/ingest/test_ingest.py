@@ -137,9 +137,8 @@ def test_influx_store_writes_exact_points_to_victoria_metrics(mosquitto, victori
 
 def test_store_outage_holds_messages_until_the_store_is_back(mosquitto, tmp_path):
     """VictoriaMetrics absent: nothing is acked or lost; once it is up, all is written."""
-    from tests.conftest import Victoria
-
     from forewarn.runtime import free_port
+    from tests.conftest import Victoria
 
     port = free_port()
     s = settings_for(mosquitto, tmp_path, kind="influx", url=f"http://127.0.0.1:{port}",

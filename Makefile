@@ -1,0 +1,46 @@
+# Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11:
+#   make demo   - virtualenv, install, run the demo (no servers to install)
+#   make test   - also installs the servers the tests start (mosquitto, victoria-metrics)
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+DEMO_ARGS ?=
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+DEB_PACKAGES := mosquitto victoria-metrics
+
+.PHONY: demo test venv deps-test system-deps lint bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+demo: venv
+	$(VENV)/bin/forewarn demo $(DEMO_ARGS)
+
+system-deps:
+	@missing=""; \
+	[ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
+	[ -x /usr/bin/victoria-metrics ] || missing="$$missing victoria-metrics"; \
+	if [ -n "$$missing" ]; then \
+	  echo "installing Debian packages:$$missing"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends $$missing; \
+	  for s in mosquitto victoria-metrics; do $(SUDO) systemctl disable --now $$s >/dev/null 2>&1 || true; done; \
+	fi
+
+test: venv system-deps
+	$(VENV)/bin/ruff check .
+	$(PY) -m pytest
+
+lint: venv
+	$(VENV)/bin/ruff check .
+
+bench: venv system-deps
+	$(PY) bench/ingest_throughput.py
+
+clean:
+	rm -rf $(VENV) var .pytest_cache
