@@ -1,12 +1,11 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11:
 #   make demo   - virtualenv, install, run the demo (no servers to install)
-#   make test   - also installs the servers the tests start (mosquitto, victoria-metrics)
+#   make test   - also installs what the tests start (mosquitto, victoria-metrics, chromium)
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 DEMO_ARGS ?=
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-DEB_PACKAGES := mosquitto victoria-metrics
 
 .PHONY: demo test venv deps-test system-deps lint bench clean
 
@@ -25,6 +24,7 @@ system-deps:
 	@missing=""; \
 	[ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	[ -x /usr/bin/victoria-metrics ] || missing="$$missing victoria-metrics"; \
+	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \
 	  $(SUDO) apt-get update -qq && \
