@@ -138,7 +138,7 @@ def test_influx_store_writes_exact_points_to_victoria_metrics(mosquitto, victori
 def test_store_outage_holds_messages_until_the_store_is_back(mosquitto, tmp_path):
     """VictoriaMetrics absent: nothing is acked or lost; once it is up, all is written."""
     from forewarn.runtime import free_port
-    from tests.conftest import Victoria
+    from forewarn.servers import Victoria
 
     port = free_port()
     s = settings_for(mosquitto, tmp_path, kind="influx", url=f"http://127.0.0.1:{port}",
@@ -149,9 +149,8 @@ def test_store_outage_holds_messages_until_the_store_is_back(mosquitto, tmp_path
     publish(mosquitto.url, publish_later)
     ing = run_ingester(s, until=lambda ing: ing.counters.store_errors >= 2, timeout=15)
     assert ing.counters.points_stored == 0 and ing.counters.store_errors >= 2
-    vm = Victoria.__new__(Victoria)
+    vm = Victoria(tmp_path / "vm", port=port)
     try:
-        _start_victoria_on(vm, port, tmp_path / "vm")
         ing = run_ingester(s, until=lambda ing: ing.counters.messages >= 3)
         assert ing.counters.points_stored == 18
         series = vm.export('{__name__="telemetry_vibration_rms", asset="pump-09"}',
@@ -159,28 +158,6 @@ def test_store_outage_holds_messages_until_the_store_is_back(mosquitto, tmp_path
         assert len(series[0]["values"]) == 9
     finally:
         vm.stop()
-
-
-def _start_victoria_on(vm, port, workdir):
-    import subprocess
-    import urllib.request
-
-    from tests.conftest import VICTORIA
-
-    vm.port, vm.url = port, f"http://127.0.0.1:{port}"
-    vm.proc = subprocess.Popen(
-        [VICTORIA, f"-httpListenAddr=127.0.0.1:{port}", f"-storageDataPath={workdir}",
-         "-retentionPeriod=100y", "-search.latencyOffset=0s", "-search.disableCache"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 20
-    while True:
-        try:
-            urllib.request.urlopen(f"{vm.url}/health", timeout=1).read()
-            return
-        except OSError:
-            if time.monotonic() > deadline:
-                raise
-            time.sleep(0.1)
 
 
 @pytest.mark.parametrize("bad", [
