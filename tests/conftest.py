@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import asyncio
 import threading
+import time
 from collections.abc import Coroutine, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -17,12 +19,16 @@ import pytest
 from forewarn.servers import Mosquitto, ServerMissing, Victoria
 
 
-@pytest.fixture
-def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+def _server(make):
     try:
-        broker = Mosquitto(tmp_path / "mosquitto")
+        return make()
     except ServerMissing as exc:
         pytest.fail(str(exc))
+
+
+@pytest.fixture
+def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
+    broker = _server(lambda: Mosquitto(tmp_path / "mosquitto"))
     broker.start()
     yield broker
     broker.stop()
@@ -30,10 +36,7 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
 
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[Victoria]:
-    try:
-        vm = Victoria(tmp_path / "vm")
-    except ServerMissing as exc:
-        pytest.fail(str(exc))
+    vm = _server(lambda: Victoria(tmp_path / "vm"))
     yield vm
     vm.stop()
 
@@ -75,3 +78,35 @@ def risk_model_dir(tmp_path_factory) -> Path:
     write_dataset(d / "train.csv", 80, seed=11)
     train(read_runs(d / "train.csv"), d / "model", log=lambda m: None)
     return d / "model"
+
+
+@contextmanager
+def running_pipeline(loop_thread: LoopThread, fleet, ingester, agent_settings):
+    """Ingester thread, simulated fleet and agent running; yields (fleet server, agent).
+
+    On exit the agent stops (draining its spool), the ingester is given up to 20 s to
+    store every sample the agent polled, then everything stops."""
+    from edge_agent.pipeline import Agent
+    from simulators.modbus_server import FleetServer
+
+    ingest_stop = threading.Event()
+    ingest_thread = threading.Thread(target=ingester.run, args=(ingest_stop,))
+    ingest_thread.start()
+    assert ingester.wait_connected(10)
+    server = FleetServer(fleet)
+    loop_thread.run(server.start())
+    agent = Agent(agent_settings)
+    stop = asyncio.Event()
+    running = loop_thread.submit(agent.run(stop))
+    try:
+        yield server, agent
+    finally:
+        loop_thread.loop.call_soon_threadsafe(stop.set)
+        running.result(30)
+        deadline = time.monotonic() + 20
+        while ingester.counters.samples < agent.counters.samples_polled and (
+                time.monotonic() < deadline):
+            time.sleep(0.1)
+        ingest_stop.set()
+        ingest_thread.join(15)
+        loop_thread.run(server.stop())

@@ -1,12 +1,9 @@
 """Modbus registers to a work order, on real parts: pymodbus simulator, Mosquitto,
 VictoriaMetrics (InfluxDB v2 write API, through influxdb-client), the service API over HTTP."""
 
-import asyncio
-import threading
 import time
 from datetime import datetime
 
-from edge_agent.pipeline import Agent
 from forewarn.demo import ApiThread
 from forewarn.runtime import free_port
 from ingest.api_client import ApiClient
@@ -19,7 +16,7 @@ from models.io import load_model
 from service_api.settings import ApiSettings
 from simulators.agent_config import agent_settings_for
 from simulators.fleet import AssetConfig, FleetConfig
-from simulators.modbus_server import FleetServer
+from tests.conftest import running_pipeline
 
 POLL_S = 0.25
 FAILURE_H = 120.0
@@ -48,33 +45,14 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
                        consecutive=model.metadata["consecutive"])
     ingester = Ingester(settings, open_store(settings.store), DeadLetters(
         settings.dead_letter_path), risk=risk, api=api)
-    ingest_stop = threading.Event()
-    ingest_thread = threading.Thread(target=ingester.run, args=(ingest_stop,))
-    ingest_thread.start()
-    assert ingester.wait_connected(10)
-
-    server = FleetServer(fleet)
-    loop_thread.run(server.start())
-    agent = Agent(agent_settings_for(
+    agent_settings = agent_settings_for(
         fleet, gateway_id="gw-e2e", site="plant", poll_interval_s=POLL_S,
-        mqtt={"url": mosquitto.url}, spool={"path": str(tmp_path / "spool.sqlite")}))
-    stop = asyncio.Event()
-    running = loop_thread.submit(agent.run(stop))
-    try:
+        mqtt={"url": mosquitto.url}, spool={"path": str(tmp_path / "spool.sqlite")})
+    with running_pipeline(loop_thread, fleet, ingester, agent_settings) as (server, agent):
         # Run until a little past the simulated failure (bounded).
         deadline = time.monotonic() + FAILURE_H * POLL_S + 15
         while server.clock.now_h() < FAILURE_H + 8 and time.monotonic() < deadline:
             time.sleep(0.5)
-    finally:
-        loop_thread.loop.call_soon_threadsafe(stop.set)
-        running.result(30)
-        deadline = time.monotonic() + 15
-        while (ingester.counters.messages < agent.counters.messages_published + 1
-               and time.monotonic() < deadline):
-            time.sleep(0.1)
-        ingest_stop.set()
-        ingest_thread.join(15)
-        loop_thread.run(server.stop())
     failure_at = server.clock.wall_time_of(FAILURE_H)
     try:
         a, i = agent.counters, ingester.counters
