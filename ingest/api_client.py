@@ -34,6 +34,10 @@ class ApiClient:
             raise ApiError(
                 f"{method} {path}: service API at {self.base} unreachable: {exc}") from exc
 
+    def get(self, path: str) -> list | dict:
+        """A read-only call, e.g. ``get("/work-orders")``."""
+        return self._call("GET", path)
+
     def upsert_asset(self, asset_id: str, **fields: object) -> dict:
         return self._call("PUT", f"/assets/{asset_id}", {k: v for k, v in fields.items() if v})
 

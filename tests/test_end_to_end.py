@@ -74,14 +74,14 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
         assert speed1["values"][-1] == 0 and speed2["values"][-1] > 2000
 
         # Exactly one preventive order, for the failing pump, opened before it failed.
-        orders = api._call("GET", "/work-orders")
+        orders = api.get("/work-orders")
         assert [(o["asset_id"], o["type"], o["status"], o["source"]) for o in orders] == [
             ("pump-01", "preventive", "proposed", "predictive")]
         opened = datetime.fromisoformat(orders[0]["opened_at"]).timestamp()
         assert opened < failure_at
-        health = api._call("GET", "/assets/pump-01/health?limit=10000")
+        health = api.get("/assets/pump-01/health?limit=10000")
         assert len(health) >= 5 and max(h["risk"] for h in health) >= model.threshold
-        assets = {x["id"]: x for x in api._call("GET", "/assets")}
+        assets = {x["id"]: x for x in api.get("/assets")}
         assert set(assets) == {"pump-01", "pump-02", "motor-01"}
     finally:
         api_thread.stop()

@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
@@ -28,7 +29,7 @@ class PublishError(RuntimeError):
 class MqttPublisher:
     def __init__(self, url: str, client_id: str, keepalive_s: int = 30, max_inflight: int = 100,
                  will: tuple[str, bytes] | None = None,
-                 on_connect: callable | None = None):  # type: ignore[valid-type]
+                 on_connect: Callable[[MqttPublisher], None] | None = None):
         self.host, self.port = parse_mqtt_url(url)
         self.keepalive_s = keepalive_s
         self._connected = threading.Event()
