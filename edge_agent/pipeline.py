@@ -200,6 +200,6 @@ class Agent:
             await asyncio.to_thread(self.publisher.stop)
             for d in self.devices:
                 d.close()
-            log.info("agent stopped; %d messages left in spool for next start",
-                     self.spool.depth())
+            log.info("agent stopped; %d messages left in spool for next start; counters: %s",
+                     self.spool.depth(), self.counters.as_dict())
             self.spool.close()
