@@ -7,7 +7,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from forewarn.config import ConfigError
 
 from .clock import SimClock
+from .faults import FaultConfig
 from .physics import Asset, FailureMode, Kind
+from .register_map import register_map
 
 
 class AssetConfig(BaseModel):
@@ -19,6 +21,21 @@ class AssetConfig(BaseModel):
     onset_h: float | None = None
     failure_h: float | None = None
     port: int | None = Field(default=None, ge=1, le=65535)
+    faults: list[FaultConfig] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _fault_signals(self) -> AssetConfig:
+        specs = {s.name: s for s in register_map(self.kind)}
+        for f in self.faults:
+            if f.signal is None:
+                continue
+            if f.signal not in specs:
+                raise ValueError(f"asset {self.id}: {f.kind} fault on unknown signal "
+                                 f"{f.signal!r}; a {self.kind} has {sorted(specs)}")
+            if f.kind == "dropout" and not specs[f.signal].dtype.startswith("float"):
+                raise ValueError(f"asset {self.id}: dropout (NaN) needs a float-encoded "
+                                 f"signal; {f.signal} is {specs[f.signal].dtype}")
+        return self
 
 
 class FleetConfig(BaseModel):

@@ -8,21 +8,29 @@ the map (including the gap in it) answer exception 2 (illegal data address).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass, field
 
+from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
 from edge_agent.registers import RegisterSpec, encode
 
 from .clock import SimClock
+from .faults import CommsFaults, FaultConfig, apply_sensor_faults
 from .fleet import FleetConfig
 from .physics import Asset
 from .register_map import register_map
 
 log = logging.getLogger(__name__)
+
+
+# How long an "offline" device keeps a request before a gateway-style "no response":
+# longer than any sane client timeout, so the client sees a timeout.
+OFFLINE_HANG_S = 5.0
 
 
 @dataclass
@@ -32,15 +40,28 @@ class ServedAsset:
     port: int
     unit: int
     specs: list[RegisterSpec]
+    faults: list[FaultConfig] = field(default_factory=list)
     reads: int = 0
 
 
 def _device(served: ServedAsset, clock: SimClock) -> SimDevice:
     specs = served.specs
+    asset = served.asset
+    comms = CommsFaults(served.faults, asset.seed, asset.id)
 
     async def action(func_code, start_address, address, count, registers, set_values):
         served.reads += 1
-        values = served.asset.read(clock.now_h())
+        t_h = clock.now_h()
+        delay, code, silent = comms.decide(t_h)
+        if silent:
+            await asyncio.sleep(OFFLINE_HANG_S)
+            return ExcCodes.GATEWAY_NO_RESPONSE
+        if delay:
+            await asyncio.sleep(delay)
+        if code is not None:
+            return ExcCodes(code)
+        values = apply_sensor_faults(asset.read(t_h), t_h, served.faults, asset.read,
+                                     asset.seed, asset.id)
         for spec in specs:
             at = spec.address - start_address
             registers[at : at + spec.count] = encode(values[spec.name], spec)
@@ -71,7 +92,8 @@ class FleetServer:
         for index, asset in enumerate(assets):
             served = ServedAsset(asset=asset, host=self.config.host,
                                  port=self.config.port_of(index), unit=self.config.unit,
-                                 specs=register_map(asset.kind))
+                                 specs=register_map(asset.kind),
+                                 faults=self.config.assets[index].faults)
             server = ModbusTcpServer(_device(served, self.clock),
                                      address=(served.host, served.port))
             await server.serve_forever(background=True)
@@ -103,5 +125,6 @@ class FleetServer:
                 "asset": a.id, "kind": a.kind, "failure_mode": a.failure_mode,
                 "onset_h": a.onset_h, "failure_h": a.failure_h,
                 "failure_at": self.clock.wall_time_of(a.failure_h) if a.fails else None,
+                "faults": [f.model_dump(exclude_defaults=True) for f in s.faults],
             })
         return out
