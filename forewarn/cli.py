@@ -70,6 +70,14 @@ def _simulate_dataset(args: argparse.Namespace) -> int:
     return 0
 
 
+def _simulate_plot(args: argparse.Namespace) -> int:
+    from simulators.plots import plot_all
+
+    for path in plot_all(args.out_dir, seed=args.seed):
+        log.info("wrote %s", path)
+    return 0
+
+
 def _agent(args: argparse.Namespace) -> int:
     from edge_agent.pipeline import Agent
     from edge_agent.settings import AgentSettings
@@ -169,6 +177,10 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--interval-h", type=float, default=1.0)
     s.add_argument("--out", required=True)
     s.set_defaults(func=_simulate_dataset)
+    s = ss.add_parser("plot", help="plot a run to failure for each failure mode (PNG)")
+    s.add_argument("--out-dir", default="docs/img")
+    s.add_argument("--seed", type=int, default=7)
+    s.set_defaults(func=_simulate_plot)
 
     a = sub.add_parser("agent", help="run the edge agent")
     a.add_argument("--config", required=True, help="agent TOML")

@@ -49,6 +49,11 @@ _WEAR: dict[str, dict[str, float]] = {
                         "oil_temp": 18.0, "vibration_rms": 1.2, "bearing_temp": 5.0},
 }
 
+# Which kinds each mode can strike (a mode shows in whichever of its sensors a kind has).
+_MODE_KINDS = {"bearing_wear": ("pump", "motor", "compressor"),
+               "winding_insulation": ("motor",),
+               "filter_clogging": ("pump", "compressor")}
+
 # Relative noise (standard deviation / nominal) per signal.
 _NOISE = {"vibration_rms": 0.06, "bearing_temp": 0.01, "motor_current": 0.015,
           "speed_rpm": 0.001, "discharge_pressure": 0.01, "flow": 0.015,
@@ -60,7 +65,7 @@ def signals_of(kind: str) -> tuple[str, ...]:
 
 
 def failure_modes_of(kind: str) -> tuple[str, ...]:
-    return tuple(m for m, wear in _WEAR.items() if set(wear) <= set(_NOMINAL[kind]))
+    return tuple(m for m, kinds in _MODE_KINDS.items() if kind in kinds)
 
 
 @dataclass
