@@ -41,6 +41,20 @@ def victoria(tmp_path: Path) -> Iterator[Victoria]:
     vm.stop()
 
 
+class RecordingSink:
+    """The agent's input sink, recording what a poll produced."""
+
+    def __init__(self) -> None:
+        self.samples: list = []
+        self.errors: list = []
+
+    def add(self, sample) -> None:
+        self.samples.append(sample)
+
+    def add_error(self, error) -> None:
+        self.errors.append(error)
+
+
 class LoopThread:
     """An asyncio loop in a thread, for async parts (Modbus servers, the agent) in sync tests."""
 

@@ -15,21 +15,11 @@ from simulators.faults import FaultConfig, apply_sensor_faults
 from simulators.fleet import AssetConfig, FleetConfig
 from simulators.modbus_server import FleetServer
 from simulators.physics import Asset
+from tests.conftest import RecordingSink as Sink
 
 
 def f32(x: float) -> float:
     return struct.unpack(">f", struct.pack(">f", x))[0]
-
-
-class Sink:
-    def __init__(self):
-        self.samples, self.errors = [], []
-
-    def add(self, s):
-        self.samples.append(s)
-
-    def add_error(self, e):
-        self.errors.append(e)
 
 
 def poll_at(loop_thread, t_h: float, faults: list[dict], timeout_s: float = 2.0):

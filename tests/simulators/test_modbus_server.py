@@ -13,6 +13,7 @@ from simulators.clock import SimClock
 from simulators.fleet import AssetConfig, FleetConfig
 from simulators.modbus_server import FleetServer
 from simulators.register_map import register_map
+from tests.conftest import RecordingSink as Sink
 
 T_H = 123.4  # frozen simulated time
 
@@ -29,17 +30,6 @@ def expected(spec, value: float) -> float:
         return value
     raw = round((value - spec.offset) / spec.scale)
     return raw * spec.scale + spec.offset if (spec.scale, spec.offset) != (1.0, 0.0) else raw
-
-
-class Sink:
-    def __init__(self):
-        self.samples, self.errors = [], []
-
-    def add(self, s):
-        self.samples.append(s)
-
-    def add_error(self, e):
-        self.errors.append(e)
 
 
 @pytest.fixture
