@@ -121,6 +121,10 @@ class Agent:
         self._pending.extend(sink.samples)
         return sink.samples
 
+    def _batch_payload(self, samples: list[Sample], seq: int) -> bytes:
+        return ReadingBatch(gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
+                            sent_at=utcnow(), samples=samples).to_bytes()
+
     def _event_payload(self, a: Anomaly, seq: int) -> bytes:
         return AnomalyEvent(
             gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
@@ -143,9 +147,7 @@ class Agent:
         ):
             chunk = self._pending[: s.batch_max_samples]
             del self._pending[: s.batch_max_samples]
-            self.spool.append(self._telemetry, lambda seq, chunk=chunk: ReadingBatch(
-                gateway=s.gateway_id, seq=seq, stream=self.spool.stream, sent_at=utcnow(),
-                samples=chunk).to_bytes())
+            self.spool.append(self._telemetry, partial(self._batch_payload, chunk))
             self.counters.batches += 1
             self._pending_since = time.monotonic()
 

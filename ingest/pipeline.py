@@ -134,7 +134,6 @@ class Ingester:
                 log.info("gateway %s is %s", message.gateway, message.status)
                 continue
             if not self.sequences.check(message.gateway, message.stream, message.seq):
-                self.counters.seq_duplicates += 1
                 continue  # seen before (redelivery): already stored
             if isinstance(message, AnomalyEvent):
                 self.counters.anomalies += 1
@@ -152,6 +151,7 @@ class Ingester:
         if gaps > self.counters.seq_gaps:
             log.warning("%d messages missing upstream (sequence gaps)", gaps)
         self.counters.seq_gaps = gaps
+        self.counters.seq_duplicates = self.sequences.duplicates
         all_samples = [s for b in telemetry for s in b.samples]
         self._register_assets(all_samples)
         if self.risk is not None and all_samples:

@@ -66,10 +66,6 @@ class FeatureState:
         # The last two windows: the current one and the one before it, for the trend.
         self._window: deque[np.ndarray] = deque(maxlen=2 * spec.window)
 
-    @property
-    def ready(self) -> bool:
-        return self._mean is not None
-
     def update(self, values: dict[str, float]) -> np.ndarray | None:
         """Add one sample; return the feature vector once baseline and window are full.
 
@@ -81,6 +77,7 @@ class FeatureState:
             return None
         if not np.all(np.isfinite(row)):
             return None
+        self._window.append(row)
         if self._mean is None:
             self._base.append(row)
             if len(self._base) == self.spec.baseline:
@@ -89,9 +86,7 @@ class FeatureState:
                 # Floor the spread so a very quiet sensor does not blow up the z-scores.
                 self._std = np.maximum(base.std(axis=0), 0.01 * np.abs(self._mean) + 1e-9)
                 self._base = []
-            self._window.append(row)
             return None
-        self._window.append(row)
         if len(self._window) < 2 * self.spec.window:
             return None
         return self._features(np.vstack(self._window))

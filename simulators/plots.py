@@ -4,10 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .physics import _WEAR, Asset, failure_modes_of
-
-_KIND_FOR_MODE = {"bearing_wear": "pump", "winding_insulation": "motor",
-                  "filter_clogging": "compressor"}
+from .physics import _MODE_KINDS, _WEAR, Asset
 
 
 def plot_run_to_failure(mode: str, out: Path, seed: int = 7, onset_h: float = 120.0,
@@ -18,9 +15,7 @@ def plot_run_to_failure(mode: str, out: Path, seed: int = 7, onset_h: float = 12
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    kind = _KIND_FOR_MODE[mode]
-    if mode not in failure_modes_of(kind):
-        raise ValueError(f"{kind} cannot fail by {mode}")
+    kind = _MODE_KINDS[mode][0]
     asset = Asset(id=f"{kind}-demo", kind=kind, failure_mode=mode, onset_h=onset_h,  # type: ignore[arg-type]
                   failure_h=failure_h, seed=seed)
     times = [t / 4 for t in range(int((failure_h + 24) * 4))]
@@ -46,4 +41,4 @@ def plot_run_to_failure(mode: str, out: Path, seed: int = 7, onset_h: float = 12
 
 def plot_all(out_dir: str | Path, seed: int = 7) -> list[Path]:
     return [plot_run_to_failure(m, Path(out_dir) / f"run-to-failure-{m}.png", seed=seed)
-            for m in _KIND_FOR_MODE]
+            for m in _MODE_KINDS]
