@@ -17,7 +17,7 @@ from functools import partial
 from forewarn.runtime import wait_or_timeout
 
 from .errors import DeviceError
-from .inputs.modbus import ModbusDevice
+from .inputs.modbus import open_devices
 from .outputs.mqtt import MqttPublisher, PublishError
 from .outputs.spool import Spool
 from .processors.anomaly import Anomaly, AnomalyProcessor
@@ -34,8 +34,6 @@ from .wire import (
 )
 
 log = logging.getLogger(__name__)
-# Signals that are states or counters, not measurements: not fed to the detectors.
-NOT_DETECTED = frozenset({"running", "run_hours"})
 
 
 @dataclass
@@ -72,8 +70,8 @@ class Agent:
     def __init__(self, settings: AgentSettings):
         self.settings = settings
         self.counters = AgentCounters()
-        self.devices = [ModbusDevice(d) for d in settings.devices]
-        self.detector = AnomalyProcessor(settings.detector, skip=NOT_DETECTED)
+        self.devices = open_devices(settings.devices)
+        self.detector = AnomalyProcessor(settings.detector)
         self.spool = Spool(settings.spool.path, settings.spool.max_messages)
         s = settings
         self._telemetry = telemetry_topic(s.site, s.gateway_id)

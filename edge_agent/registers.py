@@ -5,6 +5,9 @@ Byte/word orders name the four bytes of a 32-bit value A B C D, A most significa
 ``DCBA`` little-endian. The same letters generalise to 64-bit values (word order
 reversed for ``CDAB``/``DCBA``, bytes swapped inside words for ``BADC``/``DCBA``).
 
+Coils and discrete inputs hold one bit each: their dtype is ``bool`` and they
+decode to 0 or 1.
+
 >>> decode([0x41C8, 0x0000], RegisterSpec(name="t", address=0, dtype="float32", order="ABCD"))
 25.0
 >>> decode([0x0000, 0x41C8], RegisterSpec(name="t", address=0, dtype="float32", order="CDAB"))
@@ -12,6 +15,8 @@ reversed for ``CDAB``/``DCBA``, bytes swapped inside words for ``BADC``/``DCBA``
 >>> spec = RegisterSpec(name="p", address=0, dtype="int16", scale=0.1, offset=-10)
 >>> decode(encode(12.5, spec), spec)
 12.5
+>>> decode([1], RegisterSpec(name="run", address=3, table="discrete", dtype="bool"))
+1
 """
 
 from __future__ import annotations
@@ -21,11 +26,14 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-Dtype = Literal["int16", "uint16", "int32", "uint32", "int64", "uint64", "float32", "float64"]
+Dtype = Literal["bool", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32",
+                "float64"]
 Order = Literal["ABCD", "CDAB", "BADC", "DCBA"]
-Table = Literal["holding", "input"]
+Table = Literal["holding", "input", "coil", "discrete"]
+BIT_TABLES = ("coil", "discrete")
 
 _FORMAT: dict[str, tuple[str, int]] = {
+    "bool": ("?", 1),
     "int16": ("h", 1),
     "uint16": ("H", 1),
     "int32": ("i", 2),
@@ -65,6 +73,11 @@ class RegisterSpec(BaseModel):
             raise ValueError(f"{self.name}: {self.dtype} at {self.address} runs past 65535")
         if self.scale == 0:
             raise ValueError(f"{self.name}: scale must not be 0")
+        if (self.table in BIT_TABLES) != (self.dtype == "bool"):
+            raise ValueError(f"{self.name}: dtype bool goes with tables {BIT_TABLES} and only "
+                             f"there; got dtype {self.dtype} in table {self.table}")
+        if self.dtype == "bool" and (self.scale, self.offset) != (1.0, 0.0):
+            raise ValueError(f"{self.name}: a bit takes no scale or offset")
         return self
 
 
@@ -84,6 +97,10 @@ def decode(registers: list[int], spec: RegisterSpec) -> float | int:
     carries JSON numbers, which the ingester reads as floats (exact to 2**53).
     """
     fmt, count = _FORMAT[spec.dtype]
+    if spec.dtype == "bool":
+        if len(registers) != 1 or registers[0] not in (0, 1, True, False):
+            raise RegisterError(f"{spec.name}: a bit must be one 0 or 1, got {registers}")
+        return int(registers[0])
     if len(registers) != count:
         raise RegisterError(
             f"{spec.name}: {spec.dtype} needs {count} registers, got {len(registers)}"
@@ -100,6 +117,8 @@ def decode(registers: list[int], spec: RegisterSpec) -> float | int:
 def encode(value: float, spec: RegisterSpec) -> list[int]:
     """Inverse of :func:`decode`, used by the simulators (integers are rounded)."""
     fmt, count = _FORMAT[spec.dtype]
+    if spec.dtype == "bool":
+        return [1 if value else 0]
     raw: float | int = value
     if spec.scale != 1.0 or spec.offset != 0.0:
         raw = (value - spec.offset) / spec.scale

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from .registers import RegisterSpec
@@ -31,12 +33,32 @@ class DetectorSettings(_Strict):
     warmup: int = Field(default=30, ge=2)
     threshold: float = Field(default=6.0, gt=0, description="|z| that raises an anomaly")
     realert_s: float = Field(default=60.0, ge=0, description="repeat an ongoing alarm after")
+    run_signal: str | None = Field(default="running",
+                                   description="0 = machine stopped: its samples are not scored")
+    restart_settle_s: float = Field(default=3600.0, ge=0,
+                                    description="warm-up after a start, not scored")
+    skip_signals: list[str] = Field(
+        default_factory=lambda: ["run_hours", "starts", "energy_kwh", "run_command", "tripped"],
+        description="counters and states, never scored")
+
+
+class SerialSettings(_Strict):
+    """A Modbus RTU line: the serial port and its framing (every device on it agrees)."""
+
+    port: str = Field(min_length=1, description="e.g. /dev/ttyUSB0")
+    baudrate: int = Field(default=19200, ge=300, le=921600)
+    bytesize: Literal[7, 8] = 8
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
 
 
 class DeviceSettings(_Strict):
+    """One device: over TCP (``host``/``port``), or over RTU when ``serial`` is set."""
+
     asset: TopicLevel
     host: str = "127.0.0.1"
     port: int = Field(default=502, ge=1, le=65535)
+    serial: SerialSettings | None = None
     unit: int = Field(default=1, ge=0, le=247)
     timeout_s: float = Field(default=2.0, gt=0)
     registers: list[RegisterSpec] = Field(min_length=1)
@@ -72,4 +94,16 @@ class AgentSettings(_Strict):
         assets = [d.asset for d in self.devices]
         if len(set(assets)) != len(assets):
             raise ValueError(f"each asset must appear once; got {assets}")
+        lines: dict[str, tuple[SerialSettings, set[int]]] = {}
+        for d in self.devices:
+            if d.serial is None:
+                continue
+            line, units = lines.setdefault(d.serial.port, (d.serial, set()))
+            if line != d.serial:
+                raise ValueError(f"device {d.asset}: serial port {d.serial.port} is set up "
+                                 f"differently from another device on it ({line})")
+            if d.unit in units:
+                raise ValueError(f"device {d.asset}: unit {d.unit} is taken on "
+                                 f"{d.serial.port}; units on one RTU line must differ")
+            units.add(d.unit)
         return self

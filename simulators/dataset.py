@@ -17,9 +17,14 @@ from .physics import _NOMINAL, Asset, failure_modes_of, signals_of
 SIGNAL_COLUMNS = tuple(dict.fromkeys(s for k in _NOMINAL for s in signals_of(k)))
 
 
-def random_fleet(n_assets: int, seed: int,
-                 censored_share: float = 0.25) -> list[tuple[Asset, float]]:
-    """``n_assets`` assets with Weibull failure times; returns (asset, end of history in h)."""
+def random_fleet(n_assets: int, seed: int, censored_share: float = 0.25,
+                 maintained_share: float = 0.15) -> list[tuple[Asset, float]]:
+    """``n_assets`` assets with Weibull failure times; returns (asset, end of history in h).
+
+    A ``censored_share`` never fails within its history; of the others, a
+    ``maintained_share`` is maintained once while already wearing, which renews it
+    (its history then runs to the failure of its second life).
+    """
     rng = random.Random(seed)
     out: list[tuple[Asset, float]] = []
     for i in range(n_assets):
@@ -32,9 +37,12 @@ def random_fleet(n_assets: int, seed: int,
         failure_h = 100.0 + rng.weibullvariate(220.0, 2.5)
         onset_h = max(5.0, failure_h - rng.uniform(80.0, 150.0))
         mode = rng.choice(failure_modes_of(kind))
+        maintenance: tuple[float, ...] = ()
+        if rng.random() < maintained_share:
+            maintenance = (onset_h + rng.uniform(0.3, 0.7) * (failure_h - onset_h),)
         asset = Asset(id=uid, kind=kind, failure_mode=mode, onset_h=onset_h,  # type: ignore[arg-type]
-                      failure_h=failure_h, seed=seed)
-        out.append((asset, failure_h))
+                      failure_h=failure_h, seed=seed, maintenance_h=maintenance)
+        out.append((asset, asset.fails_at_h))  # type: ignore[arg-type]
     return out
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from forewarn.config import ConfigError
@@ -20,6 +22,8 @@ class AssetConfig(BaseModel):
     failure_mode: FailureMode = "none"
     onset_h: float | None = None
     failure_h: float | None = None
+    maintenance_h: list[float] = Field(default_factory=list,
+                                       description="times of maintenance that renews wear")
     port: int | None = Field(default=None, ge=1, le=65535)
     faults: list[FaultConfig] = Field(default_factory=list)
 
@@ -38,6 +42,21 @@ class AssetConfig(BaseModel):
         return self
 
 
+class RtuConfig(BaseModel):
+    """Serve the whole fleet on one Modbus RTU line instead of TCP (units 1, 2, ...)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    port: str = Field(min_length=1, description="the serial port the agent opens")
+    device: str | None = Field(
+        default=None, description="the serial port the simulator opens (e.g. the other end "
+        "of a socat pair); unset: the simulator makes a virtual cable and links its far "
+        "end at `port`")
+    baudrate: int = Field(default=115200, ge=300, le=921600)
+    parity: Literal["N", "E", "O"] = "N"
+    stopbits: Literal[1, 2] = 1
+
+
 class FleetConfig(BaseModel):
     """``forewarn simulate`` config (TOML). Ports default to ``base_port + index``."""
 
@@ -48,7 +67,10 @@ class FleetConfig(BaseModel):
     start_h: float = 0.0
     host: str = "127.0.0.1"
     base_port: int = Field(default=5020, ge=1, le=65535)
-    unit: int = Field(default=1, ge=1, le=247)
+    unit: int = Field(default=1, ge=1, le=247, description="unit id of every TCP device")
+    stops_per_week: float = Field(default=1.0, ge=0, le=7,
+                                  description="planned stops (2-8 h) per asset and week")
+    rtu: RtuConfig | None = None
     assets: list[AssetConfig] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -57,6 +79,8 @@ class FleetConfig(BaseModel):
         dupes = {i for i in ids if ids.count(i) > 1}
         if dupes:
             raise ValueError(f"asset ids must be unique; repeated: {sorted(dupes)}")
+        if self.rtu is not None and len(self.assets) > 247:
+            raise ValueError(f"one RTU line holds at most 247 units; got {len(self.assets)}")
         ports = [self.port_of(i) for i in range(len(self.assets))]
         if len(set(ports)) != len(ports):
             raise ValueError(f"two assets share a port: {ports}")
@@ -65,11 +89,15 @@ class FleetConfig(BaseModel):
     def port_of(self, index: int) -> int:
         return self.assets[index].port or self.base_port + index
 
+    def unit_of(self, index: int) -> int:
+        return index + 1 if self.rtu is not None else self.unit
+
     def build_assets(self) -> list[Asset]:
         try:
             return [
                 Asset(id=a.id, kind=a.kind, failure_mode=a.failure_mode, onset_h=a.onset_h,
-                      failure_h=a.failure_h, seed=self.seed)
+                      failure_h=a.failure_h, seed=self.seed,
+                      maintenance_h=tuple(a.maintenance_h), stops_per_week=self.stops_per_week)
                 for a in self.assets
             ]
         except ValueError as exc:

@@ -3,8 +3,8 @@
 import numpy as np
 
 from models.dataset import read_runs
-from simulators.dataset import write_dataset
-from simulators.physics import _WEAR
+from simulators.dataset import random_fleet, write_dataset
+from simulators.physics import _WEAR, Asset
 from simulators.plots import plot_all
 
 
@@ -20,12 +20,44 @@ def test_dataset_has_modes_censoring_and_wear_before_failure(tmp_path):
     for run in failed:
         wear = _WEAR[run.failure_mode]
         # The mode's strongest sensor that this kind has, in its direction of wear.
-        name = max((s for s in wear if s in run.signals), key=lambda s: abs(wear[s]))
-        sign = np.sign(wear[name])
-        x, t = run.signals[name], run.time
+        name = max((s for s in wear if s in run.signals), key=lambda s: abs(wear[s][0]))
+        amount = wear[name][0]
+        on = run.signals["running"] == 1  # a stopped machine reads nothing of its wear
+        x, t = run.signals[name][on], run.time[on]
         last_day = x[t >= t[-1] - 24].mean()
         healthy = x[(t >= 24) & (t < 72)].mean()  # after warm-up, before any onset
-        assert sign * (last_day - healthy) > 0.3 * abs(wear[name]), (run.unit, name)
+        assert np.sign(amount) * (last_day - healthy) > 0.3 * abs(amount), (run.unit, name)
+    # Machines stop and start again; some are maintained, which renews them.
+    assert all(r.signals["starts"][-1] >= 1 for r in runs)
+    assert sum(r.signals["starts"][-1] > 1 for r in runs) > 50
+    maintained = {a.id for a, _ in random_fleet(100, seed=3) if a.maintenance_h}
+    assert maintained and maintained <= {r.unit for r in runs}
+
+
+def test_early_sensor_departs_before_late_one():
+    """Bearing wear shows in kurtosis well before it shows in vibration RMS."""
+    a = Asset(id="p", kind="pump", failure_mode="bearing_wear", onset_h=100, failure_h=200,
+              stops_per_week=0)
+    healthy = Asset(id="p", kind="pump", stops_per_week=0)
+
+    def first_departure(signal, share=0.25):
+        full = _WEAR["bearing_wear"][signal][0]
+        for t in range(100, 200):
+            clean = a._running(t, 100.0, None)[signal] - healthy._running(t, 100.0, None)[signal]
+            if clean >= share * full:
+                return t
+        return None
+
+    assert first_departure("vibration_kurtosis") < first_departure("vibration_rms") - 20
+
+
+def test_maintenance_renews_the_asset_and_is_in_ground_truth():
+    a = Asset(id="m", kind="motor", failure_mode="winding_insulation", onset_h=50,
+              failure_h=120, maintenance_h=(100.0,), stops_per_week=0)
+    assert a.health(99) > 0.4 and a.health(105) == 0.0
+    assert a.fails_at_h == 220.0 and a.onset_at_h == 150.0
+    assert a.read(102)["running"] == 0.0  # down for the maintenance itself
+    assert a.read(200)["current_l1"] > a.read(200)["current_l3"] * 1.1  # phases part again
 
 
 def test_plots_are_written(tmp_path):

@@ -1,4 +1,5 @@
-"""A running simulator serves every encoding exactly; the agent's input decodes it exactly."""
+"""A running simulator serves every encoding exactly, over TCP and over RTU (a pty pair);
+the agent's Modbus input decodes it exactly."""
 
 import struct
 
@@ -6,11 +7,12 @@ import pytest
 from pymodbus.client import AsyncModbusTcpClient
 
 from edge_agent.errors import DeviceException, DeviceOffline
-from edge_agent.inputs.modbus import ModbusDevice, plan_reads
+from edge_agent.inputs.modbus import ModbusDevice, open_devices, plan_reads
 from edge_agent.settings import DeviceSettings
 from forewarn.runtime import free_port
+from simulators.agent_config import agent_settings_for
 from simulators.clock import SimClock
-from simulators.fleet import AssetConfig, FleetConfig
+from simulators.fleet import AssetConfig, FleetConfig, RtuConfig
 from simulators.modbus_server import FleetServer
 from simulators.register_map import register_map
 from tests.conftest import RecordingSink as Sink
@@ -32,39 +34,83 @@ def expected(spec, value: float) -> float:
     return raw * spec.scale + spec.offset if (spec.scale, spec.offset) != (1.0, 0.0) else raw
 
 
-@pytest.fixture
-def fleet():
-    base = free_port()
-    cfg = FleetConfig(seed=3, base_port=base, assets=[
+def make_fleet(**kw):
+    return FleetConfig(seed=3, **kw, assets=[
         AssetConfig(id="pump-01", kind="pump", port=free_port()),
         AssetConfig(id="motor-01", kind="motor", failure_mode="winding_insulation",
                     onset_h=100, failure_h=200, port=free_port()),
         AssetConfig(id="comp-01", kind="compressor", port=free_port()),
     ])
-    return cfg
 
 
-@pytest.mark.parametrize("index", [0, 1, 2])
-def test_agent_input_decodes_served_values_exactly(loop_thread, fleet, index):
-    server = FleetServer(fleet, clock=SimClock(time_scale=0, start_h=T_H))
+@pytest.fixture
+def fleet():
+    return make_fleet(base_port=free_port())
+
+
+@pytest.fixture(params=["tcp", "rtu"])
+def any_fleet(request, tmp_path):
+    if request.param == "tcp":
+        return make_fleet(base_port=free_port())
+    return make_fleet(rtu=RtuConfig(port=str(tmp_path / "ttyAGENT")))
+
+
+def test_every_encoding_is_served(fleet):
+    specs = [s for a in fleet.assets for s in register_map(a.kind)]
+    assert {s.dtype for s in specs} == {"bool", "int16", "uint16", "int32", "uint32", "int64",
+                                        "uint64", "float32", "float64"}
+    assert {s.table for s in specs} == {"holding", "input", "coil", "discrete"}
+    assert {s.order for s in specs if s.count > 1} == {"ABCD", "CDAB", "BADC", "DCBA"}
+    assert any(s.scale != 1 for s in specs) and any(s.offset != 0 for s in specs)
+
+
+def test_agent_input_decodes_every_served_value_exactly(loop_thread, any_fleet):
+    """Every asset, every table and encoding, over TCP or over one RTU line with 3 units."""
+    server = FleetServer(any_fleet, clock=SimClock(time_scale=0, start_h=T_H))
     loop_thread.run(server.start())
+    settings = agent_settings_for(any_fleet).devices
+    devices = open_devices(settings)
     try:
-        served = server.served[index]
-        dev = ModbusDevice(DeviceSettings(asset=served.asset.id, port=served.port,
-                                          registers=served.specs))
         sink = Sink()
-        loop_thread.run(dev.poll(sink))
-        dev.close()
+        for dev in devices:  # one after the other, as on a real RS-485 line
+            loop_thread.run(dev.poll(sink))
         assert sink.errors == []
-        truth = served.asset.read(T_H)
-        (sample,) = sink.samples
-        assert set(sample.values) == set(truth)
-        for spec in served.specs:
-            assert sample.values[spec.name] == pytest.approx(expected(spec, truth[spec.name]),
-                                                             rel=1e-12, abs=1e-9), spec.name
-        # Encodings exercised by one map: every dtype family and all four orders.
-        assert {s.order for s in served.specs} == {"ABCD", "CDAB", "BADC", "DCBA"}
+        assert [s.asset for s in sink.samples] == [s.asset.id for s in server.served]
+        for served, sample in zip(server.served, sink.samples, strict=True):
+            truth = served.asset.read(T_H)
+            assert set(sample.values) == set(truth)
+            for spec in served.specs:
+                assert sample.values[spec.name] == pytest.approx(
+                    expected(spec, truth[spec.name]), rel=1e-12, abs=1e-9), spec.name
+        if any_fleet.rtu:
+            assert [d.unit for d in settings] == [1, 2, 3]
+            assert {d.serial.port for d in settings} == {any_fleet.rtu.port}
     finally:
+        for dev in devices:
+            dev.close()
+        loop_thread.run(server.stop())
+
+
+def test_rtu_devices_polled_together_share_the_line(loop_thread, tmp_path):
+    """Concurrent polls of three units on one line are serialised, none collide."""
+    cfg = make_fleet(rtu=RtuConfig(port=str(tmp_path / "ttyAGENT")))
+    server = FleetServer(cfg, clock=SimClock(time_scale=0, start_h=T_H))
+    loop_thread.run(server.start())
+    devices = open_devices(agent_settings_for(cfg).devices)
+
+    async def poll_all(sink):
+        import asyncio
+        for _ in range(3):
+            await asyncio.gather(*(d.poll(sink) for d in devices))
+
+    try:
+        sink = Sink()
+        loop_thread.run(poll_all(sink))
+        assert sink.errors == []
+        assert len(sink.samples) == 9
+    finally:
+        for dev in devices:
+            dev.close()
         loop_thread.run(server.stop())
 
 
@@ -90,7 +136,9 @@ def test_reads_across_the_gap_get_exception_2_and_writes_are_refused(loop_thread
 
 def test_read_plan_never_spans_the_gap():
     blocks = plan_reads(register_map("pump"))
-    assert [(b.address, b.count) for b in blocks] == [(0, 6), (10, 9)]
+    assert [(b.table, b.address, b.count) for b in blocks] == [
+        ("holding", 0, 6), ("holding", 10, 16), ("input", 0, 9), ("coil", 0, 1),
+        ("discrete", 0, 2)]
 
 
 def test_offline_device_is_a_typed_error_not_a_crash(loop_thread):
