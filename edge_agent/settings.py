@@ -38,7 +38,8 @@ class DetectorSettings(_Strict):
     restart_settle_s: float = Field(default=3600.0, ge=0,
                                     description="warm-up after a start, not scored")
     skip_signals: list[str] = Field(
-        default_factory=lambda: ["run_hours", "starts", "energy_kwh", "run_command", "tripped"],
+        default_factory=lambda: ["run_hours", "starts", "energy_kwh", "running", "run_command",
+                                 "tripped"],
         description="counters and states, never scored")
 
 

@@ -36,8 +36,7 @@ def _simulate_serve(args: argparse.Namespace) -> int:
         stop_on_signals(asyncio.get_running_loop(), stop)
         async with FleetServer(fleet) as server:
             for s in server.served:
-                log.info("%s (%s) on %s:%d unit %d", s.asset.id, s.asset.kind, s.host, s.port,
-                         s.unit)
+                log.info("%s (%s) on %s unit %d", s.asset.id, s.asset.kind, s.where, s.unit)
             await stop.wait()
 
     asyncio.run(run())
@@ -161,7 +160,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     sim = sub.add_parser("simulate", help="simulated Modbus devices and datasets")
     ss = sim.add_subparsers(dest="sim_command", required=True)
-    s = ss.add_parser("serve", help="serve a fleet over Modbus TCP")
+    s = ss.add_parser("serve", help="serve a fleet over Modbus TCP or RTU")
     s.add_argument("--config", required=True, help="fleet TOML (see docs/configuration.md)")
     s.set_defaults(func=_simulate_serve)
     s = ss.add_parser("agent-config", help="write the agent config that polls a fleet")

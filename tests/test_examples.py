@@ -14,7 +14,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 
 @pytest.mark.parametrize(("name", "model"), [
-    ("fleet.toml", FleetConfig), ("agent.toml", AgentSettings),
+    ("fleet.toml", FleetConfig), ("fleet-rtu.toml", FleetConfig), ("agent.toml", AgentSettings),
     ("ingest.toml", IngestSettings), ("api.toml", ApiSettings)])
 def test_example_config_is_valid(name, model):
     assert load_config(model, EXAMPLES / name)
@@ -24,3 +24,13 @@ def test_example_agent_config_polls_the_example_fleet():
     fleet = load_config(FleetConfig, EXAMPLES / "fleet.toml")
     agent = load_config(AgentSettings, EXAMPLES / "agent.toml")
     assert [d.asset for d in agent.devices] == [a.id for a in fleet.assets]
+
+
+def test_example_agent_config_is_what_agent_config_writes():
+    """examples/agent.toml is regenerated, not hand-edited: it matches the simulator's maps."""
+    from simulators.agent_config import agent_settings_for
+
+    fleet = load_config(FleetConfig, EXAMPLES / "fleet.toml")
+    agent = load_config(AgentSettings, EXAMPLES / "agent.toml")
+    made = agent_settings_for(fleet, gateway_id=agent.gateway_id, site=agent.site)
+    assert agent.devices == made.devices

@@ -8,6 +8,8 @@ import subprocess
 import sys
 import time
 
+import pytest
+
 from forewarn.config import to_toml
 from forewarn.runtime import free_port
 from forewarn.servers import wait_port
@@ -23,12 +25,16 @@ def stop(proc: subprocess.Popen) -> int:
     return proc.wait(30)
 
 
-def test_parts_as_processes_stop_cleanly_on_sigterm(tmp_path, mosquitto):
+@pytest.mark.parametrize("transport", ["tcp", "rtu"])
+def test_parts_as_processes_stop_cleanly_on_sigterm(tmp_path, mosquitto, transport):
+    """Over TCP, or over one RTU line (the simulator makes the pty pair itself)."""
     ports = [free_port(), free_port()]
+    tty = tmp_path / "ttyFOREWARN"
     fleet = tmp_path / "fleet.toml"
     fleet.write_text(to_toml({"time_scale": 3600.0, "assets": [
         {"id": "pump-01", "kind": "pump", "port": ports[0]},
-        {"id": "motor-01", "kind": "motor", "port": ports[1]}]}))
+        {"id": "motor-01", "kind": "motor", "port": ports[1]}],
+        **({"rtu": {"port": str(tty)}} if transport == "rtu" else {})}))
     agent_cfg = tmp_path / "agent.toml"
     assert subprocess.run([sys.executable, "-m", "forewarn.cli", "simulate", "agent-config",
                            "--config", str(fleet), "--out", str(agent_cfg), "--broker",
@@ -48,8 +54,13 @@ def test_parts_as_processes_stop_cleanly_on_sigterm(tmp_path, mosquitto):
     sim = spawn("simulate", "serve", "--config", str(fleet), log=log)
     ingest = spawn("ingest", "--config", str(ingest_cfg), log=log)
     try:
-        for p in ports:
-            wait_port(p)
+        if transport == "tcp":
+            for p in ports:
+                wait_port(p)
+        else:
+            deadline = time.monotonic() + 10
+            while not tty.exists() and time.monotonic() < deadline:
+                time.sleep(0.05)
         agent = spawn("agent", "--config", str(agent_cfg), log=log)
         time.sleep(5)
         assert stop(agent) == 0  # drains its spool before exiting
