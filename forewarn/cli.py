@@ -62,9 +62,12 @@ def _simulate_agent_config(args: argparse.Namespace) -> int:
 def _simulate_dataset(args: argparse.Namespace) -> int:
     from simulators.dataset import write_dataset
 
+    def progress(i: int, n: int) -> None:
+        if i % max(1, n // 10) == 0:
+            log.info("%d/%d assets", i, n)
+
     rows = write_dataset(args.out, args.assets, args.seed, interval_h=args.interval_h,
-                         progress=lambda i, n: i % max(1, n // 10) == 0 and log.info(
-                             "%d/%d assets", i, n))
+                         sensor_faults=args.sensor_faults, progress=progress)
     log.info("%d rows of %d assets written to %s", rows, args.assets, args.out)
     return 0
 
@@ -127,13 +130,110 @@ def _api(args: argparse.Namespace) -> int:
     return 0
 
 
-def _model_train(args: argparse.Namespace) -> int:
+def _read(args: argparse.Namespace, path: str):
     from models.dataset import read_runs
-    from models.train import train
 
-    data = read_runs(args.data, args.unit_col, args.time_col, args.event_col)
-    train(data, args.out, horizon=args.horizon, threshold=args.threshold, log=log.info)
-    log.info("model written to %s", args.out)
+    return read_runs(path, args.unit_col, args.time_col, args.event_col, args.run_col,
+                     args.setting_cols.split(",") if args.setting_cols else None,
+                     args.ignore_cols.split(",") if args.ignore_cols else None,
+                     getattr(args, "label_col", None))
+
+
+def _model_train(args: argparse.Namespace) -> int:
+    from models.features import DEFAULT_WINDOWS
+    from models.train import TrainOptions, train
+
+    data = _read(args, args.data)
+    windows = (tuple(int(w) for w in args.windows.split(",")) if args.windows
+               else DEFAULT_WINDOWS)
+    opts = TrainOptions(horizon=args.horizon, rul_cap=args.rul_cap, windows=windows,
+                        baseline=args.baseline, use_age=not args.no_age,
+                        search_iter=args.search_iter, threshold=args.threshold,
+                        consecutive=args.consecutive, max_false_alarms=args.max_false_alarms,
+                        seed=args.seed)
+    train(data, args.out, opts, log=log.info)
+    return 0
+
+
+def _model_evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from models.dataset import read_rul_file
+    from models.evaluate import evaluate, format_metrics, plot_evaluation
+    from models.io import load_model
+
+    model = load_model(args.model)
+    data = _read(args, args.data)
+    model.check_columns(data.columns, args.data)
+    if args.rul_file:
+        truth = read_rul_file(args.rul_file, [r.unit for r in data.runs])
+        for r in data.runs:
+            r.true_rul = truth[r.unit] + (r.time[-1] - r.time)
+    metrics, scored = evaluate(model, data.runs)
+    out = Path(args.out or Path(args.model) / f"evaluation-{Path(args.data).stem}")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
+    pngs = plot_evaluation(model, scored, out)
+    unit = model.metadata.get("time_unit", "h")
+    print(f"model {args.model} (horizon {model.metadata['horizon']:g} {unit}, RUL cap "
+          f"{model.cap:g}, alarm at risk >= {model.threshold:g} for {model.consecutive} "
+          f"consecutive scores) on {args.data}:")
+    print(format_metrics(metrics, unit))
+    log.info("metrics and plots written to %s (%s)", out, ", ".join(p.name for p in pngs))
+    return 0
+
+
+def _model_score(args: argparse.Namespace) -> int:
+    import csv
+
+    from models.evaluate import score_run
+    from models.io import load_model
+
+    model = load_model(args.model)
+    data = _read(args, args.data)
+    model.check_columns(data.columns, args.data)
+    ucol, tcol = data.roles["unit"], data.roles["time"]
+    rows = 0
+    with open(args.out, "w", newline="") as fh:
+        w = csv.writer(fh)
+        w.writerow([ucol, tcol, "rul", "risk", "health"])
+        for run in data.runs:
+            s = score_run(model, run)
+            health = model.health(s.rul)
+            by_row = {int(i): k for k, i in enumerate(s.index)}
+            for i, t in enumerate(run.time):
+                k = by_row.get(i)
+                if k is None:  # stopped: not scored
+                    w.writerow([run.unit, f"{t:.6g}", "", "", ""])
+                else:
+                    w.writerow([run.unit, f"{t:.6g}", f"{s.rul[k]:.4g}", f"{s.risk[k]:.4g}",
+                                f"{health[k]:.4g}"])
+                rows += 1
+    log.info("%d rows of %d units scored into %s", rows, len(data.runs), args.out)
+    return 0
+
+
+def _model_detectors(args: argparse.Namespace) -> int:
+    from edge_agent.settings import DetectorSettings
+    from models.dataset import useful_sensors
+    from models.detector_eval import fit, score
+
+    data = _read(args, args.data)
+    base = DetectorSettings()
+    if args.fit:
+        settings, metrics = fit(data, base, log=log.info)
+    else:
+        settings = base.model_copy(update={"alpha": args.alpha, "threshold": args.threshold})
+        sensors, _ = useful_sensors(data.runs, [s for s in data.sensors
+                                                if s not in base.skip_signals])
+        metrics = score(data, settings, sensors)
+    print(f"detector alpha {settings.alpha:g}, threshold {settings.threshold:g} on "
+          f"{args.data}:")
+    for k, v in metrics.items():
+        print(f"  {k:<34} {v:.4g}" if isinstance(v, float) else f"  {k:<34} {v}")
+    if args.out:
+        Path(args.out).write_text("[detector]\n" + to_toml(settings.model_dump(mode="json")))
+        log.info("detector settings written to %s (paste into the agent config)", args.out)
     return 0
 
 
@@ -174,6 +274,8 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--assets", type=int, default=100)
     s.add_argument("--seed", type=int, default=0)
     s.add_argument("--interval-h", type=float, default=1.0)
+    s.add_argument("--sensor-faults", action="store_true",
+                   help="add random sensor faults and a `label` column (detector data)")
     s.add_argument("--out", required=True)
     s.set_defaults(func=_simulate_dataset)
     s = ss.add_parser("plot", help="plot a run to failure for each failure mode (PNG)")
@@ -195,17 +297,68 @@ def build_parser() -> argparse.ArgumentParser:
     api.add_argument("--port", type=int)
     api.set_defaults(func=_api)
 
-    m = sub.add_parser("model", help="train risk models")
+    m = sub.add_parser("model", help="train, evaluate and apply RUL/risk models and detectors")
     ms = m.add_subparsers(dest="model_command", required=True)
-    t = ms.add_parser("train", help="train the failure-risk model on a history CSV")
-    t.add_argument("--data", required=True)
-    t.add_argument("--out", required=True)
-    t.add_argument("--horizon", type=float, default=48.0, help="in the data's time unit")
-    t.add_argument("--threshold", type=float, default=0.7)
-    t.add_argument("--unit-col")
-    t.add_argument("--time-col")
-    t.add_argument("--event-col")
+
+    def columns(q: argparse.ArgumentParser) -> None:
+        g = q.add_argument_group("column roles (recognised by name when not given)")
+        g.add_argument("--unit-col", help="unit/asset id (unit, unit_id, asset, asset_id)")
+        g.add_argument("--time-col", help="time or cycle (time, timestamp, cycle)")
+        g.add_argument("--event-col", help="1 = last row is a failure, 0 = censored (event)")
+        g.add_argument("--run-col", help="0 = machine stopped, row not scored (running)")
+        g.add_argument("--setting-cols", help="comma-separated operating settings "
+                       "(default: columns named setting*/op_setting*)")
+        g.add_argument("--ignore-cols", help="comma-separated columns not to use")
+
+    t = ms.add_parser("train", help="train RUL and failure-risk models on a history CSV")
+    t.add_argument("--data", required=True, help="history CSV (docs/models.md)")
+    t.add_argument("--out", required=True, help="model directory to write")
+    t.add_argument("--horizon", type=float,
+                   help="failure-within horizon, in the data's time unit (default 48 h / 30 "
+                   "cycles)")
+    t.add_argument("--rul-cap", type=float, help="piecewise-linear RUL cap (default: 0.6 x "
+                   "median life)")
+    t.add_argument("--windows", help="rolling windows in samples (default 5,15,30)")
+    t.add_argument("--baseline", type=int, default=10,
+                   help="samples that define a unit's starting point")
+    t.add_argument("--no-age", action="store_true", help="do not use the unit's age")
+    t.add_argument("--search-iter", type=int, default=6,
+                   help="hyper-parameter settings tried per model (0: defaults)")
+    t.add_argument("--threshold", type=float, help="alarm threshold (default: chosen)")
+    t.add_argument("--consecutive", type=int, help="scores in a row to alarm (default: chosen)")
+    t.add_argument("--max-false-alarms", type=float, default=0.5,
+                   help="false alarms per 100 unit-days (unit-cycles) allowed when choosing")
+    t.add_argument("--seed", type=int, default=0)
+    columns(t)
     t.set_defaults(func=_model_train)
+
+    e = ms.add_parser("evaluate", help="score a history CSV with a model and report")
+    e.add_argument("--model", required=True)
+    e.add_argument("--data", required=True)
+    e.add_argument("--rul-file", help="true RUL at each unit's last row, one per line in unit "
+                   "order (truncated test sets)")
+    e.add_argument("--out", help="directory for metrics.json and PNGs "
+                   "(default: MODEL/evaluation-DATA)")
+    columns(e)
+    e.set_defaults(func=_model_evaluate)
+
+    sc = ms.add_parser("score", help="write rul, risk and health per row")
+    sc.add_argument("--model", required=True)
+    sc.add_argument("--data", required=True)
+    sc.add_argument("--out", required=True, help="CSV to write")
+    columns(sc)
+    sc.set_defaults(func=_model_score)
+
+    dt_ = ms.add_parser("detectors", help="evaluate (or --fit) the edge anomaly detectors on "
+                        "a labelled CSV")
+    dt_.add_argument("--data", required=True)
+    dt_.add_argument("--label-col", help="1 = a detector should flag this row (label)")
+    dt_.add_argument("--fit", action="store_true", help="search alpha and threshold for F1")
+    dt_.add_argument("--alpha", type=float, default=0.05)
+    dt_.add_argument("--threshold", type=float, default=6.0)
+    dt_.add_argument("--out", help="write the [detector] settings here (TOML)")
+    columns(dt_)
+    dt_.set_defaults(func=_model_detectors)
     return p
 
 

@@ -31,8 +31,8 @@ from ingest.risk import RiskTracker
 from ingest.settings import IngestSettings
 from ingest.stores import open_store
 from models.dataset import read_runs
-from models.io import load_model
-from models.train import train
+from models.io import FORMAT_VERSION, load_model
+from models.train import TrainOptions, train
 from service_api.app import create_app
 from service_api.settings import ApiSettings
 from simulators.agent_config import agent_settings_for
@@ -66,7 +66,7 @@ class DemoOptions:
 
 def prepare_model(workdir: Path, n_assets: int, seed: int, interval_h: float) -> Path:
     """Train the risk model on simulated run-to-failure histories (cached by inputs)."""
-    model_dir = workdir.parent / f"model-{n_assets}-{seed}-{interval_h:g}"
+    model_dir = workdir.parent / f"model-v{FORMAT_VERSION}-{n_assets}-{seed}-{interval_h:g}"
     if (model_dir / "metadata.json").exists():
         log.info("using trained risk model %s", model_dir)
         return model_dir
@@ -74,8 +74,9 @@ def prepare_model(workdir: Path, n_assets: int, seed: int, interval_h: float) ->
     log.info("generating %d simulated run-to-failure histories for training...", n_assets)
     rows = write_dataset(data, n_assets, seed=seed + 1000, interval_h=interval_h,
                          progress=lambda i, n: i % 40 == 0 and log.info("  %d/%d assets", i, n))
-    log.info("training the failure-risk model on %d rows...", rows)
-    train(read_runs(data), model_dir, log=log.info)
+    log.info("training the RUL and failure-risk models on %d rows...", rows)
+    # No hyper-parameter search here, to keep the demo quick; bench/model_full_run.py searches.
+    train(read_runs(data), model_dir, TrainOptions(search_iter=0), log=log.info)
     return model_dir
 
 

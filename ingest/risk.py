@@ -16,7 +16,7 @@ import numpy as np
 
 from edge_agent.wire import Sample
 from models.features import FeatureState
-from models.io import RiskModel
+from models.io import PdmModel
 
 from .api_client import ApiClient, ApiError
 
@@ -48,7 +48,7 @@ class OpenedOrder:
 
 @dataclass
 class RiskTracker:
-    model: RiskModel
+    model: PdmModel
     api: ApiClient | None
     threshold: float
     consecutive: int
@@ -64,20 +64,20 @@ class RiskTracker:
             if a is None:
                 a = self.assets[s.asset] = AssetRisk(self.model.new_state())
             f = a.state.update(s.values)
-            if f is not None:
+            if f is not None:  # None: the machine is stopped
                 rows.append(f)
-                owners.append((s.asset, s.ts.isoformat(), f))
+                owners.append((s.asset, s.ts.isoformat(), a.state.last_departure))
         if not rows:
             return
         risks = self.model.predict_risk(np.vstack(rows))
-        names = self.model.spec.signals
-        for (asset, ts, f), risk in zip(owners, risks, strict=True):
+        names = self.model.spec.sensors
+        for (asset, ts, departure), risk in zip(owners, risks, strict=True):
             a = self.assets[asset]
             a.risk, a.last_ts, a.scored = float(risk), ts, a.scored + 1
             a.streak = a.streak + 1 if risk >= self.threshold else 0
-            mean_z = f[0::4]
-            top = int(np.argmax(mean_z))
-            a.top_signal, a.top_z = names[top], float(mean_z[top])
+            dev = np.where(np.isfinite(departure), np.abs(departure), -1.0)
+            top = int(np.argmax(dev))
+            a.top_signal, a.top_z = names[top], float(departure[top])
         for asset in {o[0] for o in owners}:
             self._act(asset, self.assets[asset])
 

@@ -1,102 +1,257 @@
-"""Per-asset features: the one implementation used in training and in live scoring.
+"""Features: the one implementation used in training, evaluation and live scoring.
 
-An asset's first ``baseline`` samples define its own normal (mean and spread of each
-signal); every later sample yields, per signal, how far the last ``window`` samples
-sit from that normal: the window mean and max as z-scores, the trend (window mean
-minus the previous window's mean, in z units) and the window spread relative to the
-baseline spread. Normalising per asset makes one model serve units with different
-operating points. With a window of one day, the trend compares whole days, so the
-daily load cycle cancels out of it (a least-squares slope over one window did not,
-and taught the model to mistake the afternoon load rise for wear).
+Two steps, both fitted on training data only and saved with the model:
 
-Windows count samples, so a model is valid for the sample interval it was trained at
-(recorded in its metadata as ``sample_interval_h``).
+1. **Normalisation per operating regime.** When the data has operating settings,
+   their rows are clustered (k-means, the number of regimes chosen by silhouette,
+   1 when the settings do not form clusters), and each sensor becomes a z-score
+   against its own regime's mean and spread. A sensor then reads the same in every
+   regime unless the machine itself has changed.
+2. **Per-row features** from a unit's own history up to that row (never later
+   rows), computed by :class:`FeatureState`, which the ingester feeds sample by
+   sample and training feeds row by row. For each sensor: the current z; over each
+   window (in samples) the mean, the spread and the least-squares slope per
+   sample; the departure of the shortest window's mean from the unit's own
+   starting point (the mean of its first ``baseline`` samples). Then two health
+   indicators over all sensors (root-mean-square of those departures, now and
+   its slope) and the unit's age (samples seen times the sample interval).
 
->>> spec = FeatureSpec(signals=("a",), window=2, baseline=4)
->>> state = FeatureState(spec)
->>> [state.update({"a": v}) is None for v in [1.0, 1.2, 0.8, 1.0, 1.1]]
-[True, True, True, True, False]
+Features are defined from the first row on; statistics a short history cannot
+give yet are NaN, which the gradient-boosted models handle natively. So a unit
+with only a few rows of history can be scored. Rows where the run state says the
+machine is stopped are skipped: a stopped machine says nothing of its wear.
+
+Windows count samples, so a model is valid for the sample interval it was
+trained at (recorded in its metadata).
+
+>>> import numpy as np
+>>> norm = RegimeNormaliser(sensors=("a",)).fit(np.array([[1.0], [3.0]]), np.empty((2, 0)))
+>>> spec = FeatureSpec(sensors=("a",), windows=(2, 3), baseline=2)
+>>> state = FeatureState(spec, norm)
+>>> f = [state.update({"a": v}) for v in (2.0, 3.0, 4.0)]
 >>> names = feature_names(spec)
->>> names[:2]
-['a_mean_z', 'a_max_z']
+>>> float(f[-1][names.index("a_z")]), float(f[-1][names.index("a_slope_3")])
+(2.0, 1.0)
+>>> state.update({"a": 9.0, "running": 0}) is None
+True
 """
 
 from __future__ import annotations
 
+import warnings
 from collections import deque
 from dataclasses import asdict, dataclass
 
 import numpy as np
 
-DEFAULT_SIGNALS = ("vibration_rms", "bearing_temp", "motor_current")
-_STATS = ("mean_z", "max_z", "trend_z", "std_ratio")
+DEFAULT_WINDOWS = (5, 15, 30)
+RUN_SIGNAL = "running"
 
 
 @dataclass(frozen=True)
 class FeatureSpec:
-    signals: tuple[str, ...] = DEFAULT_SIGNALS
-    window: int = 24
-    baseline: int = 48
+    sensors: tuple[str, ...]
+    settings: tuple[str, ...] = ()
+    windows: tuple[int, ...] = DEFAULT_WINDOWS
+    baseline: int = 10
+    sample_interval: float = 1.0
+    use_age: bool = True
+    run_signal: str | None = RUN_SIGNAL
 
     def __post_init__(self) -> None:
-        if self.baseline < 2 or self.window < 2:
-            raise ValueError("window and baseline need at least 2 samples each")
+        if not self.sensors:
+            raise ValueError("a feature spec needs at least one sensor")
+        if not self.windows or min(self.windows) < 2 or self.baseline < 1:
+            raise ValueError("windows need at least 2 samples each, baseline at least 1")
 
     def to_dict(self) -> dict[str, object]:
         return asdict(self)
 
     @classmethod
     def from_dict(cls, d: dict) -> FeatureSpec:
-        return cls(signals=tuple(d["signals"]), window=int(d["window"]),
-                   baseline=int(d["baseline"]))
+        return cls(sensors=tuple(d["sensors"]), settings=tuple(d.get("settings", ())),
+                   windows=tuple(d["windows"]), baseline=int(d["baseline"]),
+                   sample_interval=float(d["sample_interval"]), use_age=bool(d["use_age"]),
+                   run_signal=d.get("run_signal"))
 
 
 def feature_names(spec: FeatureSpec) -> list[str]:
-    return [f"{s}_{stat}" for s in spec.signals for stat in _STATS]
+    names = []
+    for s in spec.sensors:
+        names.append(f"{s}_z")
+        for w in spec.windows:
+            names += [f"{s}_mean_{w}", f"{s}_std_{w}", f"{s}_slope_{w}"]
+        names.append(f"{s}_from_start")
+    names += ["hi_departure", f"hi_slope_{max(spec.windows)}"]
+    if spec.use_age:
+        names.append("age")
+    return names
+
+
+class RegimeNormaliser:
+    """Per-regime z-scores of the sensors; regimes are clusters of the settings."""
+
+    def __init__(self, sensors: tuple[str, ...], settings: tuple[str, ...] = (),
+                 max_regimes: int = 8, random_state: int = 0):
+        self.sensors = sensors
+        self.settings = settings
+        self.max_regimes = max_regimes
+        self.random_state = random_state
+
+    def fit(self, S: np.ndarray, C: np.ndarray) -> RegimeNormaliser:
+        """``S``: rows x sensors; ``C``: rows x settings (may have 0 columns)."""
+        self.centers_ = self._fit_regimes(C)
+        regime = self.regime_of(C)
+        k = len(self.centers_)
+        self.mean_ = np.zeros((k, S.shape[1]))
+        self.std_ = np.ones((k, S.shape[1]))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sensors of a kind
+            overall_mean = np.nanmean(S, axis=0)
+            overall_std = np.nanstd(S, axis=0)
+            for r in range(k):
+                rows = S[regime == r]
+                mean = np.nanmean(rows, axis=0) if len(rows) else overall_mean
+                std = np.nanstd(rows, axis=0) if len(rows) > 1 else overall_std
+                self.mean_[r] = np.where(np.isfinite(mean), mean, 0.0)
+                std = np.where(np.isfinite(std), std, 1.0)
+                self.std_[r] = np.maximum(std, 1e-6 * np.abs(self.mean_[r]) + 1e-9)
+        return self
+
+    def _fit_regimes(self, C: np.ndarray) -> np.ndarray:
+        if C.shape[1] == 0:
+            return np.zeros((1, 0))
+        C = C[np.all(np.isfinite(C), axis=1)]
+        self.scale_ = np.where(C.std(axis=0) > 0, C.std(axis=0), 1.0)
+        Z = C / self.scale_
+        rng = np.random.default_rng(self.random_state)
+        sample = Z[rng.choice(len(Z), size=min(len(Z), 4000), replace=False)]
+        from sklearn.cluster import KMeans
+        from sklearn.metrics import silhouette_score
+
+        best_k, best_score, best_centers = 1, 0.6, Z.mean(axis=0, keepdims=True)
+        for k in range(2, self.max_regimes + 1):
+            if len(np.unique(np.round(sample, 6), axis=0)) < k:
+                break
+            km = KMeans(n_clusters=k, n_init=3, random_state=self.random_state).fit(sample)
+            score = silhouette_score(sample, km.labels_,
+                                     sample_size=min(len(sample), 2000),
+                                     random_state=self.random_state)
+            if score > best_score + 0.02:
+                best_k, best_score, best_centers = k, score, km.cluster_centers_
+        self.n_regimes_ = best_k
+        return best_centers * self.scale_
+
+    def regime_of(self, C: np.ndarray) -> np.ndarray:
+        if len(self.centers_) == 1:
+            return np.zeros(len(C), dtype=int)
+        C = np.where(np.isfinite(C), C, self.centers_.mean(axis=0))
+        d = (((C[:, None, :] - self.centers_[None]) / self.scale_) ** 2).sum(axis=2)
+        return np.argmin(d, axis=1)
+
+    def transform(self, S: np.ndarray, C: np.ndarray) -> np.ndarray:
+        r = self.regime_of(C)
+        return (S - self.mean_[r]) / self.std_[r]
 
 
 class FeatureState:
-    """Streaming feature state of one asset: feed samples in time order with ``update``."""
+    """Streaming feature state of one unit: feed its samples in time order with ``update``."""
 
-    def __init__(self, spec: FeatureSpec):
+    def __init__(self, spec: FeatureSpec, normaliser: RegimeNormaliser):
         self.spec = spec
-        self._base: list[np.ndarray] = []
-        self._mean: np.ndarray | None = None
-        self._std: np.ndarray | None = None
-        # The last two windows: the current one and the one before it, for the trend.
-        self._window: deque[np.ndarray] = deque(maxlen=2 * spec.window)
+        self.normaliser = normaliser
+        self._z: deque[np.ndarray] = deque(maxlen=max(spec.windows))
+        self._hi: deque[float] = deque(maxlen=max(spec.windows))
+        self._base_sum = np.zeros(len(spec.sensors))
+        self._base_n = np.zeros(len(spec.sensors))
+        self.seen = 0
+        self.last_departure: np.ndarray | None = None
 
     def update(self, values: dict[str, float]) -> np.ndarray | None:
-        """Add one sample; return the feature vector once baseline and window are full.
+        """Add one sample; return its feature vector, or None if the machine is stopped."""
+        s = self.spec
+        run = values.get(s.run_signal) if s.run_signal else None
+        if run is not None and run == 0:
+            return None
+        row = np.array([[values.get(n, np.nan) for n in s.sensors]], dtype=float)
+        if not np.any(np.isfinite(row)):
+            return None
+        ctx = np.array([[values.get(n, np.nan) for n in s.settings]], dtype=float)
+        z = self.normaliser.transform(row, ctx)[0]
+        self._z.append(z)
+        self.seen += 1
+        if self.seen <= s.baseline:
+            ok = np.isfinite(z)
+            self._base_sum[ok] += z[ok]
+            self._base_n[ok] += 1
+        return self._features()
 
-        Samples missing any of the spec's signals are skipped (None).
-        """
-        try:
-            row = np.array([values[s] for s in self.spec.signals], dtype=float)
-        except KeyError:
-            return None
-        if not np.all(np.isfinite(row)):
-            return None
-        self._window.append(row)
-        if self._mean is None:
-            self._base.append(row)
-            if len(self._base) == self.spec.baseline:
-                base = np.vstack(self._base)
-                self._mean = base.mean(axis=0)
-                # Floor the spread so a very quiet sensor does not blow up the z-scores.
-                self._std = np.maximum(base.std(axis=0), 0.01 * np.abs(self._mean) + 1e-9)
-                self._base = []
-            return None
-        if len(self._window) < 2 * self.spec.window:
-            return None
-        return self._features(np.vstack(self._window))
+    def _features(self) -> np.ndarray:
+        s = self.spec
+        Z = np.array(self._z)
+        n = len(Z)
+        # Sums over the last k rows for every k at once (finite values only), from which
+        # each window's mean, spread and least-squares slope follow.
+        F = np.isfinite(Z)
+        Z0 = np.where(F, Z, 0.0)
+        x = np.arange(n, dtype=float)[:, None] * F
+        stack = np.stack([F.astype(float), x, x * x, Z0, Z0 * Z0, x * Z0])
+        suffix = stack[:, ::-1].cumsum(axis=1)
+        per_sensor = [Z[-1]]
+        first_mean = None
+        with np.errstate(invalid="ignore", divide="ignore"):
+            for w in s.windows:
+                c, sx, sxx, sy, syy, sxy = suffix[:, min(w, n) - 1]
+                mean = np.where(c > 0, sy / c, np.nan)
+                var = np.maximum(syy / c - mean**2, 0.0)
+                std = np.where(c >= 2, np.sqrt(var), np.nan)
+                den = c * sxx - sx**2
+                slope = np.where((c >= 3) & (den > 0), (c * sxy - sx * sy) / den, np.nan)
+                per_sensor += [mean, std, slope]
+                if first_mean is None:
+                    first_mean = mean
+            base = self._base_sum / np.where(self._base_n > 0, self._base_n, np.nan)
+            departure = first_mean - base
+        self.last_departure = departure
+        per_sensor.append(departure)
+        out = np.column_stack(per_sensor).ravel()
+        finite = departure[np.isfinite(departure)]
+        hi = float(np.sqrt(np.mean(finite**2))) if len(finite) else np.nan
+        self._hi.append(hi)
+        hi_slope = _slope(np.array(self._hi)[:, None])[0] if n >= 3 else np.nan
+        extra = [hi, hi_slope]
+        if s.use_age:
+            extra.append(self.seen * s.sample_interval)
+        return np.concatenate([out, extra])
 
-    def _features(self, both: np.ndarray) -> np.ndarray:
-        w = both[self.spec.window :]
-        z = (both - self._mean) / self._std
-        now, before = z[self.spec.window :], z[: self.spec.window]
-        mean_z = now.mean(axis=0)
-        max_z = now.max(axis=0)
-        trend_z = mean_z - before.mean(axis=0)
-        std_ratio = w.std(axis=0) / self._std
-        return np.column_stack([mean_z, max_z, trend_z, std_ratio]).ravel()
+
+def _slope(win: np.ndarray) -> np.ndarray:
+    """Least-squares slope per sample of each column; NaN with fewer than 3 finite rows."""
+    n = len(win)
+    if n < 3:
+        return np.full(win.shape[1], np.nan)
+    x = np.arange(n, dtype=float)
+    finite = np.isfinite(win)
+    counts = finite.sum(axis=0)
+    xm = (x[:, None] * finite).sum(axis=0) / np.maximum(counts, 1)
+    ym = np.where(finite, win, 0.0).sum(axis=0) / np.maximum(counts, 1)
+    dx = (x[:, None] - xm) * finite
+    dy = np.where(finite, win - ym, 0.0)
+    den = (dx**2).sum(axis=0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        slope = (dx * dy).sum(axis=0) / den
+    return np.where((counts >= 3) & (den > 0), slope, np.nan)
+
+
+def unit_features(values: list[dict[str, float]], spec: FeatureSpec,
+                  normaliser: RegimeNormaliser) -> tuple[np.ndarray, np.ndarray]:
+    """Feature rows of one unit's history and the index of the row each belongs to."""
+    state = FeatureState(spec, normaliser)
+    rows, index = [], []
+    for i, v in enumerate(values):
+        f = state.update(v)
+        if f is not None:
+            rows.append(f)
+            index.append(i)
+    width = len(feature_names(spec))
+    return (np.vstack(rows) if rows else np.empty((0, width))), np.array(index, dtype=int)

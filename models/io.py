@@ -1,27 +1,34 @@
-"""Model directories: the fitted estimator plus metadata that says how to use it.
+"""Model directories: the fitted models plus metadata that says how to use them.
 
-A model directory holds ``model.pkl`` and ``metadata.json`` (format version, feature
-spec and names, horizon, threshold, sample interval, training-data hash, library
-versions, metrics). Loading refuses a model made with other library versions.
+A model directory holds ``model.pkl`` (feature spec, regime normaliser, RUL
+regressor and risk classifier) and ``metadata.json``: format version, sensors and
+settings, feature names, windows, horizon, RUL cap, deployed threshold and
+consecutive count, sample interval and time unit, training-data hash, library
+versions, search results and metrics. Loading refuses a model made with other
+library versions; scoring refuses data that lacks the model's sensors.
 """
 
 from __future__ import annotations
 
 import json
 import pickle
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 import sklearn
 
-from .features import FeatureSpec, FeatureState, feature_names
+from .features import FeatureSpec, FeatureState, RegimeNormaliser, feature_names
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 class ModelLoadError(RuntimeError):
     """A model directory is missing, corrupt, or was made with incompatible libraries."""
+
+
+class SensorMismatch(ModelLoadError):
+    """The data does not carry the sensors the model was trained on."""
 
 
 def _versions() -> dict[str, str]:
@@ -29,42 +36,74 @@ def _versions() -> dict[str, str]:
 
 
 @dataclass
-class RiskModel:
-    estimator: object
+class PdmModel:
+    """Everything needed to score: features, RUL and failure risk."""
+
     spec: FeatureSpec
-    metadata: dict
+    normaliser: RegimeNormaliser
+    rul: object | None
+    risk: object
+    metadata: dict = field(default_factory=dict)
 
     @property
     def threshold(self) -> float:
         return float(self.metadata["threshold"])
 
+    @property
+    def consecutive(self) -> int:
+        return int(self.metadata["consecutive"])
+
+    @property
+    def cap(self) -> float:
+        return float(self.metadata["rul_cap"])
+
     def new_state(self) -> FeatureState:
-        return FeatureState(self.spec)
+        return FeatureState(self.spec, self.normaliser)
 
     def predict_risk(self, X: np.ndarray) -> np.ndarray:
         """Probability of failure within the horizon, one per row (score in batches)."""
         if X.ndim == 1:
             X = X[None, :]
-        return self.estimator.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
+        return self.risk.predict_proba(X)[:, 1]  # type: ignore[attr-defined]
+
+    def predict_rul(self, X: np.ndarray) -> np.ndarray:
+        if X.ndim == 1:
+            X = X[None, :]
+        if self.rul is None:
+            return np.full(len(X), np.nan)
+        return self.rul.predict(X)  # type: ignore[attr-defined]
+
+    def health(self, rul: np.ndarray) -> np.ndarray:
+        """Health index in [0, 1]: predicted RUL as a share of the cap (1 = as new)."""
+        return np.clip(rul / self.cap, 0.0, 1.0)
+
+    def check_columns(self, columns: list[str], source: str) -> None:
+        missing = [c for c in (*self.spec.sensors, *self.spec.settings) if c not in columns]
+        if missing:
+            raise SensorMismatch(
+                f"{source} lacks the column(s) {missing} that this model was trained on "
+                f"(sensors {list(self.spec.sensors)}); score data with the same sensors, "
+                "or train a model on this sensor set")
 
 
-def save_model(out: str | Path, estimator: object, spec: FeatureSpec, meta: dict) -> Path:
+def save_model(out: str | Path, model: PdmModel) -> Path:
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     with open(out / "model.pkl", "wb") as fh:
-        pickle.dump(estimator, fh)
+        pickle.dump(model, fh)
     metadata = {
         "format_version": FORMAT_VERSION,
-        "feature_spec": spec.to_dict(),
-        "feature_names": feature_names(spec),
+        "feature_spec": model.spec.to_dict(),
+        "feature_names": feature_names(model.spec),
         "versions": _versions(),
-        **meta,
+        **model.metadata,
     }
+    model.metadata = metadata
     (out / "metadata.json").write_text(json.dumps(metadata, indent=2, default=float))
     return out
 
 
-def load_model(path: str | Path) -> RiskModel:
+def load_model(path: str | Path) -> PdmModel:
     path = Path(path)
     try:
         metadata = json.loads((path / "metadata.json").read_text())
@@ -86,8 +125,10 @@ def load_model(path: str | Path) -> RiskModel:
                 "retrain the model with this environment")
     try:
         with open(path / "model.pkl", "rb") as fh:
-            estimator = pickle.load(fh)
-    except (OSError, pickle.UnpicklingError, EOFError) as exc:
+            model = pickle.load(fh)
+    except (OSError, pickle.UnpicklingError, EOFError, AttributeError) as exc:
         raise ModelLoadError(f"{path}/model.pkl cannot be loaded: {exc}") from exc
-    return RiskModel(estimator=estimator, spec=FeatureSpec.from_dict(metadata["feature_spec"]),
-                     metadata=metadata)
+    if not isinstance(model, PdmModel):
+        raise ModelLoadError(f"{path}/model.pkl holds a {type(model).__name__}, not a model")
+    model.metadata = metadata
+    return model

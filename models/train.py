@@ -1,117 +1,279 @@
-"""Training and evaluating the failure-risk model on run-to-failure histories."""
+"""Training the RUL and failure-risk models on run-to-failure histories.
+
+Steps (``train``):
+
+1. Pick the useful sensors and split the units 80/20 (never rows of one unit on
+   both sides).
+2. On the training units: fit the regime normaliser, build features, and search a
+   bounded number of hyper-parameter settings for each model with folds grouped by unit.
+3. Fit the RUL regressor (capped target) and the calibrated risk classifier, and choose
+   the alarm threshold and consecutive count on out-of-fold risk: the most failures
+   warned, with the longest median lead, within the false-alarm budget.
+4. Report every metric of ``forewarn model evaluate`` on the held-out units, then refit
+   on all units and save the model directory.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 import random
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.metrics import roc_auc_score
+from sklearn.model_selection import GroupKFold, RandomizedSearchCV
 
-from .dataset import Dataset, DatasetError, Run
-from .features import FeatureSpec, FeatureState
-from .io import save_model
+from .dataset import Dataset, DatasetError, Run, useful_sensors
+from .evaluate import (
+    ScoredRun,
+    alarm_metrics,
+    evaluate,
+    false_alarm_rate,
+    featurize,
+    format_metrics,
+)
+from .features import DEFAULT_WINDOWS, FeatureSpec, RegimeNormaliser
+from .io import PdmModel, save_model
 from .risk import FailureRiskClassifier
+from .rul import RulRegressor
+
+SEARCH_SPACE = {
+    "learning_rate": [0.03, 0.05, 0.1],
+    "max_leaf_nodes": [15, 31, 63],
+    "min_samples_leaf": [20, 50, 100],
+    "l2_regularization": [0.0, 1.0, 10.0],
+    "max_iter": [150, 300],
+}
+SEARCH_MAX_ROWS = 15_000
 
 
-def run_features(run: Run, spec: FeatureSpec) -> tuple[np.ndarray, np.ndarray]:
-    """Feature rows of one unit, in time order, and the time of each row."""
-    state = FeatureState(spec)
-    feats, times = [], []
-    for t, row in zip(run.time, run.rows(), strict=True):
-        f = state.update(row)
-        if f is not None:
-            feats.append(f)
-            times.append(t)
-    width = len(spec.signals) * 4
-    return (np.vstack(feats) if feats else np.empty((0, width))), np.array(times)
+@dataclass
+class TrainOptions:
+    horizon: float | None = None  # default: 48 (hours) or 30 (cycles)
+    rul_cap: float | None = None  # default: 0.6 x the median life of failed units
+    windows: tuple[int, ...] = DEFAULT_WINDOWS
+    baseline: int = 10
+    use_age: bool = True
+    search_iter: int = 6  # hyper-parameter settings tried per model; 0: defaults
+    threshold: float | None = None  # default: chosen on out-of-fold risk
+    consecutive: int | None = None
+    max_false_alarms: float = 0.5  # per 100 unit-days (or unit-cycles) when choosing
+    test_share: float = 0.2
+    seed: int = 0
 
 
-def labels(run: Run, times: np.ndarray, horizon: float) -> np.ndarray:
-    """1 within ``horizon`` of a failure, 0 when known to survive the horizon, -1 unknown."""
-    left = run.time[-1] - times
-    if run.event:
-        return (left <= horizon).astype(int)
-    return np.where(left > horizon, 0, -1)
+@dataclass
+class Matrices:
+    X: np.ndarray
+    groups: np.ndarray
+    rul_rows: np.ndarray  # bool per row: RUL target known
+    rul_y: np.ndarray
+    risk_rows: np.ndarray
+    risk_y: np.ndarray
+    scored: list[ScoredRun]  # index into rows per run, to replay alarms
 
 
-def _xy(runs: list[Run], spec: FeatureSpec, horizon: float):
-    X, y = [], []
+def _failure_time(run: Run) -> float | None:
+    if run.true_rul is not None and np.isfinite(run.true_rul[-1]):
+        return float(run.time[-1] + run.true_rul[-1])
+    return float(run.time[-1]) if run.event else None
+
+
+def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: float,
+          cap: float) -> Matrices:
+    Xs, groups, rul_rows, rul_y, risk_rows, risk_y, scored = [], [], [], [], [], [], []
     for run in runs:
-        f, t = run_features(run, spec)
-        lab = labels(run, t, horizon)
-        keep = lab >= 0
-        X.append(f[keep])
-        y.append(lab[keep])
-    return np.vstack(X), np.concatenate(y)
-
-
-def _lead_times(model: FailureRiskClassifier, runs: list[Run], spec: FeatureSpec,
-                threshold: float, consecutive: int, horizon: float) -> dict[str, float]:
-    """Warn after ``consecutive`` scores at or above threshold, as the ingester does."""
-    leads, warned, failed, false_alarms, healthy_rows = [], 0, 0, 0, 0
-    for run in runs:
-        f, t = run_features(run, spec)
-        if len(f) == 0:
+        X, idx = featurize(spec, norm, run)
+        if len(X) == 0:
             continue
-        risk = model.predict_proba(f)[:, 1]
-        streak, first = 0, None
-        for r, ti in zip(risk, t, strict=True):
-            streak = streak + 1 if r >= threshold else 0
-            if streak >= consecutive:
-                first = ti
+        t = run.time[idx]
+        f = _failure_time(run)
+        if f is not None:
+            left = f - t
+            rul_rows.append(np.ones(len(t), bool))
+            rul_y.append(np.minimum(left, cap))
+            risk_rows.append(np.ones(len(t), bool))
+            risk_y.append((left <= horizon).astype(int))
+        else:  # censored: only rows far enough from the end have a known target
+            seen_left = run.time[-1] - t
+            rul_rows.append(seen_left >= cap)
+            rul_y.append(np.full(len(t), cap))
+            risk_rows.append(seen_left > horizon)
+            risk_y.append(np.zeros(len(t), int))
+        Xs.append(X)
+        groups.append(np.full(len(t), run.unit, dtype=object))
+        scored.append(ScoredRun(run, idx, np.empty(0), np.empty(0)))
+    if not Xs:
+        raise DatasetError("no unit has a scorable row (all stopped, or no sensor values)")
+    return Matrices(np.vstack(Xs), np.concatenate(groups), np.concatenate(rul_rows),
+                    np.concatenate(rul_y), np.concatenate(risk_rows), np.concatenate(risk_y),
+                    scored)
+
+
+def _search(estimator, X, y, groups, n_iter: int, scoring: str, seed: int,
+            log: Callable[[str], None]) -> tuple[dict, float | None]:
+    if n_iter <= 0 or len(np.unique(groups)) < 3:
+        return {}, None
+    units = np.unique(groups)
+    rng = np.random.default_rng(seed)
+    rng.shuffle(units)
+    if len(X) > SEARCH_MAX_ROWS:  # bound the cost: a subset of whole units
+        keep, rows = [], 0
+        per_unit = {u: int(np.sum(groups == u)) for u in units}
+        for u in units:
+            keep.append(u)
+            rows += per_unit[u]
+            if rows >= SEARCH_MAX_ROWS:
                 break
-        left = run.time[-1] - t
-        healthy_rows += int(np.sum(left > horizon)) if run.event else len(t)
-        if run.event:
-            failed += 1
-            if first is not None and run.time[-1] - first <= horizon:
-                warned += 1
-                leads.append(run.time[-1] - first)
-            elif first is not None:
-                false_alarms += 1
-        elif first is not None:
-            false_alarms += 1
-    return {
-        "failures": failed,
-        "warned_share": warned / failed if failed else float("nan"),
-        "median_lead": float(np.median(leads)) if leads else float("nan"),
-        "early_false_warnings": false_alarms,
-        "false_warnings_per_100_unit_days": 100 * false_alarms / max(healthy_rows / 24, 1e-9),
-    }
+        mask = np.isin(groups, keep)
+        X, y, groups = X[mask], y[mask], groups[mask]
+    search = RandomizedSearchCV(estimator, SEARCH_SPACE, n_iter=n_iter, scoring=scoring,
+                                cv=GroupKFold(n_splits=3), random_state=seed, n_jobs=1,
+                                refit=False)
+    search.fit(X, y, groups=groups)
+    best = search.best_params_
+    log(f"  search ({n_iter} settings, {len(X):,} rows, 3 unit folds): best {scoring} "
+        f"{search.best_score_:.4g} with {best}")
+    return best, float(search.best_score_)
 
 
-def train(data: Dataset, out: str | Path, horizon: float = 48.0, threshold: float = 0.7,
-          consecutive: int = 6, spec: FeatureSpec | None = None, seed: int = 0,
+def choose_alarm(scored: list[tuple[ScoredRun, np.ndarray]], horizon: float, time_unit: str,
+                 max_false: float, threshold: float | None, consecutive: int | None
+                 ) -> tuple[float, int, dict[str, float]]:
+    """The (threshold, consecutive) that warns most failures earliest within the budget."""
+    thresholds = [threshold] if threshold is not None else [
+        round(x, 2) for x in np.arange(0.2, 0.96, 0.05)]
+    counts = [consecutive] if consecutive is not None else [1, 2, 3, 5]
+    best, best_key = None, None
+    for c in counts:
+        for th in thresholds:
+            m = alarm_metrics(scored, th, c, horizon, time_unit)
+            rate = false_alarm_rate(m)
+            within = rate <= max_false
+            share = 0.0 if np.isnan(m["warned_share"]) else m["warned_share"]
+            lead = 0.0 if np.isnan(m["median_lead"]) else m["median_lead"]
+            key = (within, share if within else -rate, lead, -rate, th)
+            if best_key is None or key > best_key:
+                best, best_key = (th, c, m), key
+    return best  # type: ignore[return-value]
+
+
+def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOptions,
+         horizon: float, cap: float, interval: float, log: Callable[[str], None],
+         params: tuple[dict, dict] | None = None):
+    spec = FeatureSpec(sensors=tuple(sensors), settings=tuple(settings), windows=opts.windows,
+                       baseline=opts.baseline, sample_interval=interval, use_age=opts.use_age)
+    S = np.vstack([r.matrix(sensors)[_on(r)] for r in runs])
+    C = np.vstack([r.matrix(settings)[_on(r)] for r in runs])
+    norm = RegimeNormaliser(tuple(sensors), tuple(settings), random_state=opts.seed).fit(S, C)
+    m = build(runs, spec, norm, horizon, cap)
+    log(f"  {len(m.X):,} feature rows x {m.X.shape[1]} features from {len(m.scored)} units; "
+        f"{norm.n_regimes_ if hasattr(norm, 'n_regimes_') else 1} operating regime(s)")
+    search_info: dict = {}
+    if params is None:
+        rul_params, rul_score = _search(RulRegressor(cap=cap), m.X[m.rul_rows],
+                                        m.rul_y[m.rul_rows], m.groups[m.rul_rows],
+                                        opts.search_iter, "neg_root_mean_squared_error",
+                                        opts.seed, log)
+        risk_params, risk_score = _search(FailureRiskClassifier(calibration="none"),
+                                          m.X[m.risk_rows], m.risk_y[m.risk_rows],
+                                          m.groups[m.risk_rows], opts.search_iter,
+                                          "average_precision", opts.seed, log)
+        search_info = {"rul": {"params": rul_params, "neg_rmse": rul_score},
+                       "risk": {"params": risk_params, "average_precision": risk_score},
+                       "settings_tried": opts.search_iter}
+        params = (rul_params, risk_params)
+    rul = RulRegressor(cap=cap, **params[0]).fit(m.X[m.rul_rows], m.rul_y[m.rul_rows])
+    risk = FailureRiskClassifier(**params[1])
+    risk.fit(m.X[m.risk_rows], m.risk_y[m.risk_rows], groups=m.groups[m.risk_rows])
+    # Out-of-fold risk along each unit's labelled rows, to choose the alarm on.
+    oof = risk.oof_proba_ if risk.oof_proba_ is not None else risk.predict_proba(
+        m.X[m.risk_rows])[:, 1]
+    per_row = np.full(len(m.X), np.nan)
+    per_row[m.risk_rows] = oof
+    replay, at = [], 0
+    for s in m.scored:
+        n = len(s.index)
+        rows = per_row[at: at + n]
+        ok = np.isfinite(rows)
+        replay.append((ScoredRun(s.run, s.index[ok], np.empty(0), rows[ok]), rows[ok]))
+        at += n
+    rul_mean = float(np.mean(m.rul_y[m.rul_rows]))
+    return spec, norm, rul, risk, replay, params, search_info, rul_mean
+
+
+def _on(run: Run) -> np.ndarray:
+    return np.ones(len(run), bool) if run.running is None else run.running != 0
+
+
+def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
           log: Callable[[str], None] = print) -> dict:
     """Fit on 80% of the units, report on the other 20%, then refit on all and save."""
-    spec = spec or FeatureSpec()
-    runs = [r for r in data.runs if all(s in r.signals for s in spec.signals)]
-    if len(runs) < 5:
-        raise DatasetError(
-            f"only {len(runs)} units carry all of {spec.signals}; need at least 5")
-    interval = float(np.median(np.concatenate([np.diff(r.time) for r in runs])))
+    opts = opts or TrainOptions()
+    runs = [r for r in data.runs if len(r) >= 2]
+    failed = [r for r in runs if _failure_time(r) is not None]
+    if len(runs) < 5 or len(failed) < 3:
+        raise DatasetError(f"need at least 5 units with 2+ rows and 3 failures to train; "
+                           f"got {len(runs)} units, {len(failed)} failures")
+    sensors, dropped = useful_sensors(runs, data.sensors)
+    if not sensors:
+        raise DatasetError(f"no useful sensor column: {dropped or 'none numeric'}")
+    time_unit = data.time_unit
+    horizon = opts.horizon or (48.0 if time_unit == "h" else 30.0)
+    lives = [(_failure_time(r) or 0) - r.time[0] for r in failed]
+    cap = opts.rul_cap or max(horizon, 5.0 * round(0.6 * float(np.median(lives)) / 5.0))
+    diffs = np.concatenate([np.diff(r.time[_on(r)]) for r in runs])
+    interval = float(np.median(diffs[diffs > 0])) if np.any(diffs > 0) else 1.0
+    log(f"{len(runs)} units ({len(failed)} failures), sensors: {', '.join(sensors)}")
+    for name, why in {**dropped, **data.set_aside}.items():
+        log(f"  not used: {name}: {why}")
+    if data.settings:
+        log(f"  operating settings: {', '.join(data.settings)}")
+    log(f"horizon {horizon:g} {time_unit}, RUL cap {cap:g}, sample interval {interval:g}")
+
     units = sorted(r.unit for r in runs)
-    random.Random(seed).shuffle(units)
-    test_units = set(units[: max(1, len(units) // 5)])
+    random.Random(opts.seed).shuffle(units)
+    test_units = set(units[: max(1, round(len(units) * opts.test_share))])
     train_runs = [r for r in runs if r.unit not in test_units]
     test_runs = [r for r in runs if r.unit in test_units]
-    log(f"training on {len(train_runs)} units, testing on {len(test_runs)} (split by unit)")
-    X, y = _xy(train_runs, spec, horizon)
-    model = FailureRiskClassifier().fit(X, y)
-    Xt, yt = _xy(test_runs, spec, horizon)
-    metrics: dict[str, float] = {"rows_train": len(y), "rows_test": len(yt)}
-    if len(set(yt)) == 2:
-        metrics["roc_auc"] = float(roc_auc_score(yt, model.predict_proba(Xt)[:, 1]))
-    metrics.update(_lead_times(model, test_runs, spec, threshold, consecutive, horizon))
-    log("held-out units: " + ", ".join(f"{k}={v:.3g}" for k, v in metrics.items()))
-    final = FailureRiskClassifier().fit(*_xy(runs, spec, horizon))
-    save_model(out, final, spec, {
+    log(f"held-out check: training on {len(train_runs)} units, testing on {len(test_runs)} "
+        "(split by unit)")
+    spec, norm, rul, risk, replay, params, search_info, rul_mean = _fit(
+        train_runs, sensors, data.settings, opts, horizon, cap, interval, log)
+    threshold, consecutive, chosen = choose_alarm(replay, horizon, time_unit,
+                                                  opts.max_false_alarms, opts.threshold,
+                                                  opts.consecutive)
+    meta = {"horizon": horizon, "rul_cap": cap, "threshold": threshold,
+            "consecutive": consecutive, "time_unit": time_unit, "rul_train_mean": rul_mean}
+    held = PdmModel(spec, norm, rul, risk, dict(meta))
+    metrics, _ = evaluate(held, test_runs)
+    log(f"alarm chosen on out-of-fold risk: threshold {threshold:g}, {consecutive} "
+        "consecutive")
+    log("held-out units:\n" + format_metrics(metrics, time_unit))
+
+    log(f"final fit on all {len(runs)} units")
+    spec, norm, rul, risk, replay, _, _, rul_mean = _fit(
+        runs, sensors, data.settings, opts, horizon, cap, interval, log, params=params)
+    threshold, consecutive, chosen = choose_alarm(replay, horizon, time_unit,
+                                                  opts.max_false_alarms, opts.threshold,
+                                                  opts.consecutive)
+    log(f"deployed alarm: threshold {threshold:g}, {consecutive} consecutive "
+        f"(out-of-fold on all units: {chosen['warned']}/{chosen['failures']} warned, "
+        f"{false_alarm_rate(chosen):.3g} false per 100)")
+    model = PdmModel(spec, norm, rul, risk, {
         "created_at": dt.datetime.now(dt.UTC).isoformat(),
-        "horizon": horizon, "threshold": threshold, "consecutive": consecutive,
-        "sample_interval_h": interval, "training_data_sha256": data.sha256,
-        "units": len(runs), "metrics": metrics,
+        "horizon": horizon, "rul_cap": cap, "threshold": threshold,
+        "consecutive": consecutive, "time_unit": time_unit, "sample_interval": interval,
+        "sample_interval_h": interval if time_unit == "h" else None,
+        "rul_train_mean": rul_mean, "training_data_sha256": data.sha256,
+        "columns": data.columns, "roles": data.roles, "sensors": sensors,
+        "settings": data.settings, "not_used": {**dropped, **data.set_aside},
+        "regimes": int(getattr(norm, "n_regimes_", 1)), "units": len(runs),
+        "failures": len(failed), "options": {k: v for k, v in asdict(opts).items()},
+        "search": search_info, "alarm_out_of_fold": chosen, "metrics": metrics,
     })
+    save_model(out, model)
+    log(f"model written to {out}")
     return metrics
+

@@ -12,6 +12,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from .faults import FaultConfig, apply_sensor_faults
 from .physics import _NOMINAL, Asset, failure_modes_of, signals_of
 
 SIGNAL_COLUMNS = tuple(dict.fromkeys(s for k in _NOMINAL for s in signals_of(k)))
@@ -46,24 +47,60 @@ def random_fleet(n_assets: int, seed: int, censored_share: float = 0.25,
     return out
 
 
+# Signals sensor faults are drawn on (every kind has them).
+_FAULTY = ("vibration_rms", "bearing_temp", "motor_current", "vibration_kurtosis")
+
+
+def random_sensor_faults(asset: Asset, end_h: float, seed: int) -> list[FaultConfig]:
+    """One to three sensor faults (spike, stuck, drift) at random times in a history."""
+    rng = random.Random(f"{seed}/{asset.id}/faults")
+    faults = []
+    for _ in range(rng.randint(1, 3)):
+        start = rng.uniform(24.0, max(25.0, end_h - 24.0))
+        kind = rng.choice(("spike", "stuck", "drift"))
+        signal = rng.choice(_FAULTY)
+        length = rng.uniform(4.0, 24.0)
+        magnitude = {"spike": rng.uniform(0.5, 2.0), "stuck": 1.0,
+                     "drift": rng.uniform(0.02, 0.1) * _NOMINAL[asset.kind][signal]}[kind]
+        faults.append(FaultConfig(kind=kind, signal=signal, start_h=start,  # type: ignore[arg-type]
+                                  end_h=start + length, rate=0.3, magnitude=magnitude))
+    return faults
+
+
 def write_dataset(path: str | Path, n_assets: int, seed: int, interval_h: float = 1.0,
-                  progress: Callable[[int, int], None] | None = None) -> int:
-    """Write the histories of ``n_assets`` simulated assets; return the number of rows."""
+                  progress: Callable[[int, int], None] | None = None,
+                  sensor_faults: bool = False) -> int:
+    """Write the histories of ``n_assets`` simulated assets; return the number of rows.
+
+    With ``sensor_faults``, about half the assets get random spike, stuck and drift
+    faults, and a ``label`` column marks each row where a faulty sensor reads other
+    than the truth (what an edge detector should flag).
+    """
     rows = 0
     with open(path, "w", newline="") as fh:
         w = csv.writer(fh)
-        w.writerow(["unit", "time", "kind", "failure_mode", "event", *SIGNAL_COLUMNS])
+        w.writerow(["unit", "time", "kind", "failure_mode", "event", *SIGNAL_COLUMNS,
+                    *(["label"] if sensor_faults else [])])
         for i, (asset, end_h) in enumerate(random_fleet(n_assets, seed)):
+            faults = (random_sensor_faults(asset, end_h, seed)
+                      if sensor_faults and i % 2 == 0 else [])
             n = int(end_h // interval_h)
             times = [k * interval_h for k in range(n + 1)]
             if asset.fails:
                 times[-1] = end_h  # the last row is the failure itself
             for t in times:
                 last = t == times[-1]
-                v = asset.read(t - 1e-9 if last and asset.fails else t)
+                at = t - 1e-9 if last and asset.fails else t
+                v = asset.read(at)
+                label: list[int] = []
+                if sensor_faults:
+                    faulty = apply_sensor_faults(v, at, faults, asset.read, seed, asset.id)
+                    label = [int(any(faulty[k] != v[k] for k in v))]
+                    v = faulty
                 w.writerow([asset.id, f"{t:.3f}", asset.kind, asset.failure_mode,
                             int(asset.fails),
-                            *(f"{v[s]:.6g}" if s in v else "" for s in SIGNAL_COLUMNS)])
+                            *(f"{v[s]:.6g}" if s in v else "" for s in SIGNAL_COLUMNS),
+                            *label])
                 rows += 1
             if progress:
                 progress(i + 1, n_assets)

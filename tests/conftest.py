@@ -92,12 +92,13 @@ def loop_thread() -> Iterator[LoopThread]:
 def risk_model_dir(tmp_path_factory) -> Path:
     """A risk model trained on a small simulated dataset (1 sample per simulated hour)."""
     from models.dataset import read_runs
-    from models.train import train
+    from models.train import TrainOptions, train
     from simulators.dataset import write_dataset
 
     d = tmp_path_factory.mktemp("model")
-    write_dataset(d / "train.csv", 80, seed=11)
-    train(read_runs(d / "train.csv"), d / "model", log=lambda m: None)
+    write_dataset(d / "train.csv", 60, seed=11)
+    train(read_runs(d / "train.csv"), d / "model", TrainOptions(search_iter=0),
+          log=lambda m: None)
     return d / "model"
 
 

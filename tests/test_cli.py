@@ -65,7 +65,8 @@ def test_dataset_and_train_commands(tmp_path):
     data, model = tmp_path / "d.csv", tmp_path / "model"
     assert forewarn("simulate", "dataset", "--assets", "30", "--seed", "4", "--out",
                     str(data)).returncode == 0
-    r = forewarn("model", "train", "--data", str(data), "--out", str(model))
+    r = forewarn("model", "train", "--data", str(data), "--out", str(model),
+                 "--search-iter", "0")
     assert r.returncode == 0, r.stderr
     meta = json.loads((model / "metadata.json").read_text())
     assert meta["units"] == 30 and "roc_auc" in meta["metrics"]

@@ -22,7 +22,7 @@ def test_dataset_has_modes_censoring_and_wear_before_failure(tmp_path):
         # The mode's strongest sensor that this kind has, in its direction of wear.
         name = max((s for s in wear if s in run.signals), key=lambda s: abs(wear[s][0]))
         amount = wear[name][0]
-        on = run.signals["running"] == 1  # a stopped machine reads nothing of its wear
+        on = run.running == 1  # a stopped machine reads nothing of its wear
         x, t = run.signals[name][on], run.time[on]
         last_day = x[t >= t[-1] - 24].mean()
         healthy = x[(t >= 24) & (t < 72)].mean()  # after warm-up, before any onset
