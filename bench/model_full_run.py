@@ -35,16 +35,17 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from forewarn.cli import main as forewarn  # noqa: E402
-from models.dataset import read_runs  # noqa: E402
+from models.dataset import read_runs, sorted_units  # noqa: E402
 from models.io import load_model  # noqa: E402
 from models.train import build  # noqa: E402
 from simulators.dataset import write_dataset  # noqa: E402
 from tests.models import cmapss_like  # noqa: E402
 
 
-def truncate(src: Path, dst: Path, rul_file: Path, seed: int) -> int:
-    """Cut each failed unit at a random row (keeping >= 20%); censored units stay whole
-    but are dropped, as public test sets hold only units that go on to fail."""
+def truncate(src: Path, dst: Path, rul_file: Path, seed: int, max_rul: float = 200.0) -> int:
+    """Cut each failed unit at a random row with 5 to ``max_rul`` hours left, as public
+    test sets do (their true RULs run up to a little past the usual cap); censored
+    units are dropped, as those sets hold only units that go on to fail."""
     rows = list(csv.DictReader(src.open()))
     by_unit: dict[str, list[dict]] = {}
     for r in rows:
@@ -54,13 +55,16 @@ def truncate(src: Path, dst: Path, rul_file: Path, seed: int) -> int:
     with dst.open("w", newline="") as fh:
         w = csv.DictWriter(fh, fieldnames=list(rows[0]))
         w.writeheader()
-        for unit in sorted(by_unit, key=lambda u: (len(u), u)):
+        for unit in sorted_units(list(by_unit)):
             rs = by_unit[unit]
             if rs[-1]["event"] != "1":
                 continue
-            keep = rng.randint(max(2, len(rs) // 5), len(rs) - 1)
+            end = float(rs[-1]["time"])
+            cuts = [k for k in range(2, len(rs))
+                    if 5.0 <= end - float(rs[k - 1]["time"]) <= max_rul]
+            keep = rng.choice(cuts)
             w.writerows(rs[:keep])
-            truths.append(float(rs[-1]["time"]) - float(rs[keep - 1]["time"]))
+            truths.append(end - float(rs[keep - 1]["time"]))
     rul_file.write_text("\n".join(f"{t:g}" for t in truths))
     return len(truths)
 

@@ -136,7 +136,7 @@ def _read(args: argparse.Namespace, path: str):
     return read_runs(path, args.unit_col, args.time_col, args.event_col, args.run_col,
                      args.setting_cols.split(",") if args.setting_cols else None,
                      args.ignore_cols.split(",") if args.ignore_cols else None,
-                     getattr(args, "label_col", None))
+                     getattr(args, "label_col", None), args.time_unit)
 
 
 def _model_train(args: argparse.Namespace) -> int:
@@ -309,6 +309,9 @@ def build_parser() -> argparse.ArgumentParser:
         g.add_argument("--setting-cols", help="comma-separated operating settings "
                        "(default: columns named setting*/op_setting*)")
         g.add_argument("--ignore-cols", help="comma-separated columns not to use")
+        g.add_argument("--time-unit", choices=("h", "cycle"),
+                       help="what the time column counts (default: cycle if its name "
+                       "says so, else hours)")
 
     t = ms.add_parser("train", help="train RUL and failure-risk models on a history CSV")
     t.add_argument("--data", required=True, help="history CSV (docs/models.md)")

@@ -163,7 +163,7 @@ def _progress(agent: Agent, ingester: Ingester, fleet: FleetServer, started: flo
     scored = [(v.risk, k) for k, v in ingester.risk.assets.items() if v.scored] \
         if ingester.risk else []
     worst = ", ".join(f"{k} {r:.0%}" for r, k in sorted(scored, reverse=True)[:3])
-    worst = worst or "learning each asset's baseline"
+    worst = worst or "no running machine scored yet"
     orders = len(ingester.risk.opened) if ingester.risk else 0
     return (f"t={time.time() - started:5.0f}s sim={fleet.clock.now_h():6.1f}h | polls {a.polls} "
             f"samples {a.samples_polled} | msgs {a.messages_published} | points "

@@ -34,6 +34,7 @@ class AssetRisk:
     last_post: float = 0.0
     top_signal: str = ""
     top_z: float = 0.0
+    rul: float = float("nan")
     order_id: int | None = None
 
 
@@ -69,11 +70,13 @@ class RiskTracker:
                 owners.append((s.asset, s.ts.isoformat(), a.state.last_departure))
         if not rows:
             return
-        risks = self.model.predict_risk(np.vstack(rows))
+        X = np.vstack(rows)
+        risks = self.model.predict_risk(X)
+        ruls = self.model.predict_rul(X)
         names = self.model.spec.sensors
-        for (asset, ts, departure), risk in zip(owners, risks, strict=True):
+        for (asset, ts, departure), risk, rul in zip(owners, risks, ruls, strict=True):
             a = self.assets[asset]
-            a.risk, a.last_ts, a.scored = float(risk), ts, a.scored + 1
+            a.risk, a.rul, a.last_ts, a.scored = float(risk), float(rul), ts, a.scored + 1
             a.streak = a.streak + 1 if risk >= self.threshold else 0
             dev = np.where(np.isfinite(departure), np.abs(departure), -1.0)
             top = int(np.argmax(dev))
@@ -88,8 +91,10 @@ class RiskTracker:
         due_order = a.streak >= self.consecutive and a.order_id is None
         if due_order or now - a.last_post >= self.health_post_interval_s:
             try:
-                self.api.post_health(asset, a.last_ts, a.risk,
-                                     {"top_signal": a.top_signal, "top_z": round(a.top_z, 2)})
+                self.api.post_health(asset, a.last_ts, a.risk, {
+                    "top_signal": a.top_signal, "top_z": round(a.top_z, 2),
+                    "rul": round(a.rul, 1) if np.isfinite(a.rul) else None,
+                    "rul_unit": self.model.metadata.get("time_unit", "h")})
                 a.last_post = now
             except ApiError as exc:
                 self.api_errors += 1
@@ -107,7 +112,7 @@ class RiskTracker:
             "description": (
                 f"Failure risk within {horizon} h is {a.risk:.2f} for {a.streak} consecutive "
                 f"scores (threshold {self.threshold}). Most deviating signal: {a.top_signal} at "
-                f"{a.top_z:+.1f} sd from this asset's baseline."),
+                f"{a.top_z:+.1f} sd from where this asset started."),
             "risk": round(a.risk, 4),
         }
         try:

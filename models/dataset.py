@@ -134,6 +134,14 @@ def _number(text: str) -> float:
     return float(text)
 
 
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def _time_value(text: str) -> float:
     try:
         return float(text)
@@ -148,7 +156,8 @@ def _time_value(text: str) -> float:
 def read_runs(path: str | Path, unit_col: str | None = None, time_col: str | None = None,
               event_col: str | None = None, run_col: str | None = None,
               setting_cols: list[str] | None = None,
-              ignore_cols: list[str] | None = None, label_col: str | None = None) -> Dataset:
+              ignore_cols: list[str] | None = None, label_col: str | None = None,
+              time_unit: str | None = None) -> Dataset:
     """Read a history CSV (see the module docstring for the format)."""
     path = Path(path)
     if not path.exists():
@@ -165,8 +174,12 @@ def read_runs(path: str | Path, unit_col: str | None = None, time_col: str | Non
         dialect = csv.excel
     reader = csv.reader(text.splitlines(), dialect)
     header = [h.strip() for h in next(reader, [])]
+    header = header[:-1] if header and header[-1] == "" else header  # a trailing delimiter
     if not header:
         raise DatasetError(f"{path} is empty")
+    if all(_is_number(h) for h in header):
+        raise DatasetError(f"{path}: the first line is data, not column names; add a header "
+                           "row naming the unit, time and sensor columns")
     ucol = _pick(header, UNIT_NAMES, unit_col, "unit", stems=UNIT_STEMS)
     tcol = _pick(header, TIME_NAMES, time_col, "time", stems=TIME_STEMS)
     if tcol == ucol:
@@ -195,6 +208,8 @@ def read_runs(path: str | Path, unit_col: str | None = None, time_col: str | Non
     for lineno, row in enumerate(reader, start=2):
         if not row or all(not v.strip() for v in row):
             continue
+        if len(row) == len(header) + 1 and row[-1].strip() == "":
+            row = row[:-1]
         if len(row) != len(header):
             raise DatasetError(f"{path}:{lineno}: {len(row)} fields, header has {len(header)}")
         by_unit.setdefault(row[idx[ucol]].strip(), []).append([v.strip() for v in row])
@@ -246,7 +261,9 @@ def read_runs(path: str | Path, unit_col: str | None = None, time_col: str | Non
                 raise DatasetError(f"{path}: unit {unit}: column {col!r}: {exc}") from exc
         runs.append(Run(unit=unit, time=t[order], signals=signals, event=event,
                         failure_mode=mode, **extra))
-    time_unit = "cycle" if "cycle" in tcol.lower() else "h"
+    if time_unit not in (None, "h", "cycle"):
+        raise DatasetError(f"--time-unit must be h or cycle, got {time_unit!r}")
+    time_unit = time_unit or ("cycle" if "cycle" in tcol.lower() else "h")
     return Dataset(runs=runs, sha256=hashlib.sha256(raw).hexdigest(), columns=header,
                    roles=roles, sensors=sensors, settings=settings, set_aside=set_aside,
                    time_unit=time_unit)
@@ -284,8 +301,20 @@ def useful_sensors(runs: list[Run], sensors: list[str]) -> tuple[list[str], dict
     return kept, dropped
 
 
+def sorted_units(units: list[str]) -> list[str]:
+    """Numerically when every id is an integer, else alphabetically.
+
+    >>> sorted_units(["10", "2", "1"]), sorted_units(["pump-10", "motor-2"])
+    (['1', '2', '10'], ['motor-2', 'pump-10'])
+    """
+    if all(u.lstrip("-").isdigit() for u in units):
+        return sorted(units, key=int)
+    return sorted(units)
+
+
 def read_rul_file(path: str | Path, units: list[str]) -> dict[str, float]:
-    """True RUL at each unit's last row, one number per line, for units in sorted order.
+    """True RUL at each unit's last row, one number per line, units in :func:`sorted_units`
+    order.
 
     This is how public benchmarks ship the truth of their truncated test units.
     """
@@ -294,7 +323,7 @@ def read_rul_file(path: str | Path, units: list[str]) -> dict[str, float]:
                   if line.strip()]
     except (OSError, ValueError, IndexError) as exc:
         raise DatasetError(f"--rul-file {path}: {exc}") from exc
-    ordered = sorted(units, key=lambda u: (len(u), u) if u.isdigit() else (0, u))
+    ordered = sorted_units(units)
     if len(values) != len(ordered):
         raise DatasetError(f"--rul-file {path} has {len(values)} values for "
                            f"{len(ordered)} units")

@@ -1,8 +1,10 @@
 """Failure-risk estimator: calibrated probability that a unit fails within the horizon.
 
 A real scikit-learn estimator (clone-able, no work in ``__init__``, fitted state ends
-in ``_``). Gradient-boosted trees make the score; a monotone (isotonic) map fitted on
-out-of-fold scores turns it into a probability. The folds split by unit when
+in ``_``). Gradient-boosted trees (``kind="trees"``, default) or a logistic regression
+on imputed, standardised features (``kind="linear"``) make the score; training's
+bounded search tries both. A monotone (isotonic) map fitted on out-of-fold scores
+turns the score into a probability. The folds split by unit when
 ``groups`` are passed to ``fit`` — rows of one unit are never on both sides — and
 the out-of-fold probabilities are kept in ``oof_proba_`` so a deployment threshold
 can be chosen on rows the trees did not see.
@@ -13,17 +15,23 @@ from __future__ import annotations
 import numpy as np
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.ensemble import HistGradientBoostingClassifier
+from sklearn.impute import SimpleImputer
 from sklearn.isotonic import IsotonicRegression
+from sklearn.linear_model import LogisticRegression
 from sklearn.model_selection import GroupKFold, StratifiedKFold
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 
 class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
-    def __init__(self, max_iter: int = 200, learning_rate: float = 0.1,
+    def __init__(self, kind: str = "trees", max_iter: int = 200, learning_rate: float = 0.1,
                  max_leaf_nodes: int = 15, min_samples_leaf: int = 20,
-                 l2_regularization: float = 1.0, calibration: str = "isotonic",
-                 cv: int = 3, random_state: int | None = 0):
+                 l2_regularization: float = 1.0, C: float = 1.0,
+                 calibration: str = "isotonic", cv: int = 3, random_state: int | None = 0):
+        self.kind = kind
+        self.C = C
         self.max_iter = max_iter
         self.learning_rate = learning_rate
         self.max_leaf_nodes = max_leaf_nodes
@@ -33,7 +41,13 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
         self.cv = cv
         self.random_state = random_state
 
-    def _booster(self) -> HistGradientBoostingClassifier:
+    def _booster(self):
+        if self.kind == "linear":
+            return make_pipeline(
+                SimpleImputer(strategy="median", keep_empty_features=True), StandardScaler(),
+                LogisticRegression(C=self.C, max_iter=2000))
+        if self.kind != "trees":
+            raise ValueError(f"kind must be 'trees' or 'linear', got {self.kind!r}")
         return HistGradientBoostingClassifier(
             max_iter=self.max_iter, learning_rate=self.learning_rate,
             max_leaf_nodes=self.max_leaf_nodes, min_samples_leaf=self.min_samples_leaf,
@@ -44,7 +58,8 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         self.classes_ = unique_labels(y)
         self.booster_ = self._booster().fit(X, y)
-        self.n_iter_ = self.booster_.n_iter_
+        self.n_iter_ = (self.booster_.n_iter_ if self.kind == "trees"
+                        else int(np.max(self.booster_[-1].n_iter_)))
         self.calibrator_ = None
         self.oof_proba_ = None
         if self.calibration == "isotonic" and len(self.classes_) == 2:

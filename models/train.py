@@ -38,13 +38,18 @@ from .io import PdmModel, save_model
 from .risk import FailureRiskClassifier
 from .rul import RulRegressor
 
-SEARCH_SPACE = {
+# Each setting picks one of these dicts at random, then a value per key: trees or a
+# linear model, so the cross-validation by unit also chooses the kind of model.
+_TREES = {
+    "kind": ["trees"],
     "learning_rate": [0.03, 0.05, 0.1],
     "max_leaf_nodes": [15, 31, 63],
     "min_samples_leaf": [20, 50, 100],
     "l2_regularization": [0.0, 1.0, 10.0],
     "max_iter": [150, 300],
 }
+RUL_SEARCH = [_TREES, {"kind": ["linear"], "alpha": [0.1, 1.0, 10.0, 100.0]}]
+RISK_SEARCH = [_TREES, {"kind": ["linear"], "C": [0.01, 0.1, 1.0, 10.0]}]
 SEARCH_MAX_ROWS = 15_000
 
 
@@ -111,8 +116,8 @@ def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: f
                     scored)
 
 
-def _search(estimator, X, y, groups, n_iter: int, scoring: str, seed: int,
-            log: Callable[[str], None]) -> tuple[dict, float | None]:
+def _search(estimator, space: list[dict], X, y, groups, n_iter: int, scoring: str,
+            seed: int, log: Callable[[str], None]) -> tuple[dict, float | None]:
     if n_iter <= 0 or len(np.unique(groups)) < 3:
         return {}, None
     units = np.unique(groups)
@@ -128,7 +133,7 @@ def _search(estimator, X, y, groups, n_iter: int, scoring: str, seed: int,
                 break
         mask = np.isin(groups, keep)
         X, y, groups = X[mask], y[mask], groups[mask]
-    search = RandomizedSearchCV(estimator, SEARCH_SPACE, n_iter=n_iter, scoring=scoring,
+    search = RandomizedSearchCV(estimator, space, n_iter=n_iter, scoring=scoring,
                                 cv=GroupKFold(n_splits=3), random_state=seed, n_jobs=1,
                                 refit=False)
     search.fit(X, y, groups=groups)
@@ -172,12 +177,12 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
         f"{norm.n_regimes_ if hasattr(norm, 'n_regimes_') else 1} operating regime(s)")
     search_info: dict = {}
     if params is None:
-        rul_params, rul_score = _search(RulRegressor(cap=cap), m.X[m.rul_rows],
+        rul_params, rul_score = _search(RulRegressor(cap=cap), RUL_SEARCH, m.X[m.rul_rows],
                                         m.rul_y[m.rul_rows], m.groups[m.rul_rows],
                                         opts.search_iter, "neg_root_mean_squared_error",
                                         opts.seed, log)
         risk_params, risk_score = _search(FailureRiskClassifier(calibration="none"),
-                                          m.X[m.risk_rows], m.risk_y[m.risk_rows],
+                                          RISK_SEARCH, m.X[m.risk_rows], m.risk_y[m.risk_rows],
                                           m.groups[m.risk_rows], opts.search_iter,
                                           "average_precision", opts.seed, log)
         search_info = {"rul": {"params": rul_params, "neg_rmse": rul_score},

@@ -42,7 +42,8 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 Kind = Literal["pump", "motor", "compressor"]
-FailureMode = Literal["none", "bearing_wear", "winding_insulation", "filter_clogging"]
+FailureMode = Literal["none", "bearing_wear", "winding_insulation", "filter_clogging",
+                      "misalignment", "cavitation"]
 
 # Signals every kind has, in real units; the risk model is trained on these.
 COMMON_SIGNALS = ("vibration_rms", "bearing_temp", "motor_current", "speed_rpm")
@@ -78,13 +79,25 @@ _WEAR: dict[str, dict[str, tuple[float, float]]] = {
                         "flow": (-45.0, 2.0), "motor_current": (8.0, 2.0),
                         "oil_temp": (18.0, 2.0), "vibration_rms": (1.2, 2.5),
                         "bearing_temp": (5.0, 2.0)},
+    "misalignment": {"vibration_rms": (4.5, 1.3), "bearing_temp": (14.0, 1.8),
+                     "motor_current": (3.0, 1.8), "vibration_kurtosis": (0.6, 2.0)},
+    "cavitation": {"suction_pressure": (-0.5, 1.5), "vibration_kurtosis": (2.5, 1.2),
+                   "vibration_rms": (2.5, 1.5), "flow": (-20.0, 2.0),
+                   "discharge_pressure": (-1.2, 2.0)},
+}
+# Modes that make signals unsteady as well: noise grows by ``factor * u**shape``.
+_UNSTEADY: dict[str, dict[str, tuple[float, float]]] = {
+    "cavitation": {"flow": (4.0, 1.0), "discharge_pressure": (5.0, 1.0),
+                   "vibration_rms": (2.0, 1.0)},
 }
 _IMBALANCE_SPLIT = (1.0, -0.4, -0.6)  # how the phases part when the winding degrades
 
 # Which kinds each mode can strike (a mode shows in whichever of its sensors a kind has).
 _MODE_KINDS = {"bearing_wear": ("pump", "motor", "compressor"),
                "winding_insulation": ("motor",),
-               "filter_clogging": ("pump", "compressor")}
+               "filter_clogging": ("pump", "compressor"),
+               "misalignment": ("pump", "motor", "compressor"),
+               "cavitation": ("pump",)}
 
 # Noise (standard deviation) relative to nominal per signal.
 _NOISE = {"vibration_rms": 0.06, "vibration_kurtosis": 0.05, "bearing_temp": 0.01,
@@ -263,6 +276,7 @@ class Asset:
         load = self.load(t_h)
         u = self._wear_u(t_h)
         wear = _WEAR.get(self.failure_mode, {})
+        unsteady = _UNSTEADY.get(self.failure_mode, {})
         ambient = 20.0 + 6.0 * math.sin(2 * math.pi * (t_h - 9.0) / 24.0)
         warm = 1.0 - math.exp(-since_start / 2.0)  # warm-up after each start
         out = {}
@@ -282,7 +296,8 @@ class Asset:
             amount, shape = wear.get(name, (0.0, 1.0))
             value += amount * u**shape
             if rng is not None:
-                value += rng.gauss(0.0, _NOISE[name] * base)
+                factor, ushape = unsteady.get(name, (0.0, 1.0))
+                value += rng.gauss(0.0, _NOISE[name] * base * (1.0 + factor * u**ushape))
             out[name] = max(0.0, value)
         amount, shape = wear.get("phase_imbalance", (0.0, 1.0))
         imbalance = amount * u**shape

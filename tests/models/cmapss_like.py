@@ -46,8 +46,8 @@ def write(path: Path, n_units: int, seed: int, regimes: bool = True,
                     *(f"s_{i}" for i in range(1, N_SENSORS + 1))])
         for u in range(1, n_units + 1):
             t, settings, X = _unit(rng, centers, base, sens, regimes)
-            if truncate:
-                keep = int(rng.integers(20, len(t) - 5))
+            if truncate:  # true RUL 5..150 cycles, as in the public test sets
+                keep = len(t) - int(rng.integers(5, min(150, len(t) - 20)))
                 truth.append(float(len(t) - keep))
                 t, settings, X = t[:keep], settings[:keep], X[:keep]
             for i in range(len(t)):

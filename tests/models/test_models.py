@@ -26,7 +26,8 @@ from simulators.dataset import write_dataset
 from tests.models import cmapss_like
 
 
-@parametrize_with_checks([FailureRiskClassifier(max_iter=20), RulRegressor(max_iter=20)])
+@parametrize_with_checks([FailureRiskClassifier(max_iter=20), RulRegressor(max_iter=20),
+                          FailureRiskClassifier(kind="linear"), RulRegressor(kind="linear")])
 def test_sklearn_compatible(estimator, check):
     check(estimator)
 

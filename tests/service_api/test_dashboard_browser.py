@@ -28,7 +28,8 @@ def api(tmp_path):
     for asset, risks in (("pump-01", [0.05, 0.2, 0.6, 0.93]), ("motor-01", [0.02, 0.03, 0.01])):
         client.upsert_asset(asset)
         for i, r in enumerate(risks):
-            client.post_health(asset, (t0 + timedelta(seconds=i)).isoformat(), r, {})
+            client.post_health(asset, (t0 + timedelta(seconds=i)).isoformat(), r,
+                               {"rul": 30.0 * (1 - r), "rul_unit": "h"})
     client.open_work_order({"asset_id": "pump-01", "type": "preventive", "priority": "high",
                             "failure_mode": "predicted_failure", "source": "predictive",
                             "title": "Predicted failure risk 93% on pump-01", "risk": 0.93})
@@ -51,6 +52,7 @@ def test_dashboard_renders_fleet_and_review_queue(api, tmp_path):
     # Fleet ranked by risk, highest first, with a trend line per asset.
     assert dom.index('data-asset="pump-01"') < dom.index('data-asset="motor-01"')
     assert '<td class="risk hi">93%</td>' in dom
+    assert '<td class="rul">2 h</td>' in dom  # the latest estimate of remaining life
     assert dom.count('<svg width="220"') == 2  # rendered sparklines (not the template)
     # The predictive order waits for review.
     assert 'data-order="1"' in dom and ">proposed<" in dom and ">Approve<" in dom

@@ -14,7 +14,7 @@ def test_dataset_has_modes_censoring_and_wear_before_failure(tmp_path):
     runs = read_runs(path).runs
     assert len(runs) == 100
     failed = [r for r in runs if r.event == 1]
-    assert {r.failure_mode for r in failed} == set(_WEAR)  # all three modes
+    assert {r.failure_mode for r in failed} == set(_WEAR)  # all five modes
     assert 10 <= len(runs) - len(failed) <= 40  # censored histories
     assert all(r.failure_mode == "none" for r in runs if r.event == 0)
     for run in failed:
