@@ -41,6 +41,9 @@ lint: venv
 
 bench: venv system-deps
 	$(PY) bench/ingest_throughput.py
+	$(PY) bench/simulator_scale.py
+	$(PY) bench/model_full_run.py
+	$(PY) bench/detector_fit.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -19,8 +19,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from edge_agent.settings import DetectorSettings  # noqa: E402
-from models.dataset import read_runs, useful_sensors  # noqa: E402
-from models.detector_eval import fit, score  # noqa: E402
+from models.dataset import read_runs  # noqa: E402
+from models.detector_eval import detector_sensors, fit, score  # noqa: E402
 from simulators.dataset import write_dataset  # noqa: E402
 
 
@@ -45,8 +45,7 @@ def main() -> None:
     chosen, m = fit(fit_data, log=print)
     show(f"fitted a={chosen.alpha:g} t={chosen.threshold:g} (fit data)", m)
     base = DetectorSettings()
-    sensors, _ = useful_sensors(test_data.runs, [s for s in test_data.sensors
-                                                 if s not in base.skip_signals])
+    sensors = detector_sensors(test_data, base)
     show(f"default a={base.alpha:g} t={base.threshold:g} (fresh)", score(test_data, base,
                                                                           sensors))
     show(f"fitted a={chosen.alpha:g} t={chosen.threshold:g} (fresh)",

@@ -1,6 +1,6 @@
 """Full train/evaluate run of the RUL and failure-risk models, with baselines.
 
-    python bench/model_full_run.py [--train 200] [--test 60] [--seed 1007] [--search-iter 6]
+    python bench/model_full_run.py [--train 200] [--test 60] [--seed 1007] [--search-iter 4]
 
 1. Simulator data: ``forewarn simulate dataset`` histories (3 kinds, 3 failure modes,
    stops, maintenance, censored units). Train with the default bounded search, then
@@ -103,7 +103,7 @@ def run() -> None:
     ap.add_argument("--train", type=int, default=200)
     ap.add_argument("--test", type=int, default=60)
     ap.add_argument("--seed", type=int, default=1007)
-    ap.add_argument("--search-iter", type=int, default=6)
+    ap.add_argument("--search-iter", type=int, default=4)
     ap.add_argument("--out", default="var/bench-models")
     args = ap.parse_args()
     out = Path(args.out)

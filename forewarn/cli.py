@@ -109,9 +109,7 @@ def _ingest(args: argparse.Namespace) -> int:
     risk = None
     if s.risk.enabled and s.risk.model_dir:
         model = load_model(s.risk.model_dir)
-        risk = RiskTracker(model, api, threshold=s.risk.threshold or model.threshold,
-                           consecutive=s.risk.consecutive or int(model.metadata["consecutive"]),
-                           health_post_interval_s=s.risk.health_post_interval_s)
+        risk = RiskTracker.from_settings(model, api, s.risk)
     ingester = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path), risk, api)
     stop = threading.Event()
     stop_event_on_signals(stop)
@@ -215,8 +213,7 @@ def _model_score(args: argparse.Namespace) -> int:
 
 def _model_detectors(args: argparse.Namespace) -> int:
     from edge_agent.settings import DetectorSettings
-    from models.dataset import useful_sensors
-    from models.detector_eval import fit, score
+    from models.detector_eval import detector_sensors, fit, score
 
     data = _read(args, args.data)
     base = DetectorSettings()
@@ -224,9 +221,7 @@ def _model_detectors(args: argparse.Namespace) -> int:
         settings, metrics = fit(data, base, log=log.info)
     else:
         settings = base.model_copy(update={"alpha": args.alpha, "threshold": args.threshold})
-        sensors, _ = useful_sensors(data.runs, [s for s in data.sensors
-                                                if s not in base.skip_signals])
-        metrics = score(data, settings, sensors)
+        metrics = score(data, settings, detector_sensors(data, settings))
     print(f"detector alpha {settings.alpha:g}, threshold {settings.threshold:g} on "
           f"{args.data}:")
     for k, v in metrics.items():
@@ -325,8 +320,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--baseline", type=int, default=10,
                    help="samples that define a unit's starting point")
     t.add_argument("--no-age", action="store_true", help="do not use the unit's age")
-    t.add_argument("--search-iter", type=int, default=6,
-                   help="hyper-parameter settings tried per model (0: defaults)")
+    t.add_argument("--search-iter", type=int, default=4,
+                   help="random tree settings tried per model, besides 2 linear ones "
+                   "(0: no search, default trees)")
     t.add_argument("--threshold", type=float, help="alarm threshold (default: chosen)")
     t.add_argument("--consecutive", type=int, help="scores in a row to alarm (default: chosen)")
     t.add_argument("--max-false-alarms", type=float, default=0.5,

@@ -211,12 +211,11 @@ async def run_demo(opts: DemoOptions) -> int:
         "mqtt": {"url": broker_url, "client_id": "forewarn-demo-ingest"},
         "store": store_settings,
         "dead_letter_path": str(workdir / "dead-letters.sqlite"),
-        "risk": {"model_dir": str(model_dir)},
+        "risk": {"model_dir": str(model_dir), "time_scale": opts.time_scale},
         "api": {"url": api_url},
     })
     api = ApiClient(api_url)
-    risk = RiskTracker(model, api, threshold=model.threshold,
-                       consecutive=int(model.metadata.get("consecutive", 3)))
+    risk = RiskTracker.from_settings(model, api, ingest_settings.risk)
     ingester = Ingester(ingest_settings, open_store(ingest_settings.store),
                         DeadLetters(ingest_settings.dead_letter_path), risk=risk, api=api)
     ingest_thread = threading.Thread(target=ingester.run, args=(ingest_stop,), name="ingest")

@@ -1,13 +1,15 @@
 """Per-asset features -> failure risk -> preventive work orders.
 
-Features come from ``models.features`` (the same code that built the training set);
-scores are computed in one batch per ingest cycle. An asset whose risk stays at or
+Features come from ``models.features`` (the same code that built the training set),
+fed at the model's sample interval (``ingest.resample`` averages faster polling into
+it); scores are computed in one batch per ingest cycle. An asset whose risk stays at or
 above the threshold for ``consecutive`` scores gets a preventive work order; the
 API keeps one open order per asset and failure mode, so asking again is harmless.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from dataclasses import dataclass, field
@@ -19,6 +21,8 @@ from models.features import FeatureState
 from models.io import PdmModel
 
 from .api_client import ApiClient, ApiError
+from .resample import Resampler
+from .settings import RiskSettings
 
 log = logging.getLogger(__name__)
 FAILURE_MODE = "predicted_failure"
@@ -27,6 +31,7 @@ FAILURE_MODE = "predicted_failure"
 @dataclass
 class AssetRisk:
     state: FeatureState
+    resampler: Resampler | None = None
     risk: float = 0.0
     streak: int = 0
     scored: int = 0
@@ -54,20 +59,49 @@ class RiskTracker:
     threshold: float
     consecutive: int
     health_post_interval_s: float = 2.0
+    time_scale: float = 1.0  # simulated seconds per wall second (simulated fleets)
+    resample: bool = True
     assets: dict[str, AssetRisk] = field(default_factory=dict)
     opened: list[OpenedOrder] = field(default_factory=list)
     api_errors: int = 0
+
+    @classmethod
+    def from_settings(cls, model: PdmModel, api: ApiClient | None, s: RiskSettings
+                      ) -> RiskTracker:
+        """The tracker an ingester config asks for; unset values come from the model."""
+        return cls(model, api, threshold=s.threshold or model.threshold,
+                   consecutive=s.consecutive or model.consecutive,
+                   health_post_interval_s=s.health_post_interval_s,
+                   time_scale=s.time_scale, resample=s.resample)
+
+    @property
+    def bucket_s(self) -> float:
+        """Wall seconds per model sample; 0 when the model counts cycles (no resampling)."""
+        meta = self.model.metadata
+        if not self.resample or meta.get("time_unit", "h") != "h":
+            return 0.0
+        return self.model.spec.sample_interval * 3600.0 / self.time_scale
 
     def observe(self, samples: list[Sample]) -> None:
         rows, owners = [], []
         for s in samples:
             a = self.assets.get(s.asset)
             if a is None:
-                a = self.assets[s.asset] = AssetRisk(self.model.new_state())
-            f = a.state.update(s.values)
+                bucket = self.bucket_s
+                a = self.assets[s.asset] = AssetRisk(
+                    self.model.new_state(),
+                    Resampler(bucket, self.model.spec.run_signal) if bucket else None)
+            ts, values = s.ts.isoformat(), s.values
+            if a.resampler is not None:
+                done = a.resampler.add(s.ts.timestamp(), s.values)
+                if done is None:
+                    continue
+                ts = dt.datetime.fromtimestamp(done[0], dt.UTC).isoformat()
+                values = done[1]
+            f = a.state.update(values)
             if f is not None:  # None: the machine is stopped
                 rows.append(f)
-                owners.append((s.asset, s.ts.isoformat(), a.state.last_departure))
+                owners.append((s.asset, ts, a.state.last_departure))
         if not rows:
             return
         X = np.vstack(rows)

@@ -43,6 +43,10 @@ class RiskSettings(_Strict):
                                     description="defaults to the model's own")
     consecutive: int | None = Field(default=None, ge=1)
     health_post_interval_s: float = Field(default=2.0, ge=0)
+    resample: bool = Field(default=True, description="average samples to the model's "
+                           "sample interval before scoring")
+    time_scale: float = Field(default=1.0, gt=0, description="simulated seconds per wall "
+                              "second, when the data comes from a compressed-time simulator")
 
 
 class ApiSettings(_Strict):

@@ -90,11 +90,16 @@ def score(data: Dataset, settings: DetectorSettings, sensors: list[str]) -> dict
             false / max(per, 1e-9)}
 
 
+def detector_sensors(data: Dataset, settings: DetectorSettings) -> list[str]:
+    """The sensors the agent would score: useful ones, less counters and states."""
+    return useful_sensors(data.runs, [s for s in data.sensors
+                                      if s not in settings.skip_signals])[0]
+
+
 def fit(data: Dataset, base: DetectorSettings | None = None,
         log: Callable[[str], None] = print) -> tuple[DetectorSettings, dict[str, float]]:
     base = base or DetectorSettings()
-    sensors, _ = useful_sensors(data.runs, [s for s in data.sensors
-                                            if s not in base.skip_signals])
+    sensors = detector_sensors(data, base)
     best: tuple[DetectorSettings, dict[str, float]] | None = None
     for alpha, threshold in itertools.product(GRID["alpha"], GRID["threshold"]):
         s = base.model_copy(update={"alpha": alpha, "threshold": threshold})

@@ -41,8 +41,8 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
         "store": {"kind": "influx", "url": victoria.url, "org": "o", "bucket": "b"},
         "dead_letter_path": str(tmp_path / "dl.sqlite"),
     })
-    risk = RiskTracker(model, api, threshold=model.threshold,
-                       consecutive=model.metadata["consecutive"])
+    risk = RiskTracker(model, api, threshold=model.threshold, consecutive=model.consecutive,
+                       time_scale=fleet.time_scale)
     ingester = Ingester(settings, open_store(settings.store), DeadLetters(
         settings.dead_letter_path), risk=risk, api=api)
     agent_settings = agent_settings_for(
