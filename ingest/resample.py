@@ -30,7 +30,6 @@ class Resampler:
         self._sums: dict[str, float] = {}
         self._counts: dict[str, int] = {}
         self._running = 0
-        self._samples = 0
 
     def add(self, ts: float, values: dict[str, float]) -> tuple[float, dict[str, float]] | None:
         """Add one sample; return (time of its last sample, means) of a completed bucket."""
@@ -40,7 +39,6 @@ class Resampler:
         if self._start is None:
             self._start = ts
         self._last = ts
-        self._samples += 1
         run = self.run_signal
         if run and run in values and values[run] == 0:
             return out
@@ -57,5 +55,5 @@ class Resampler:
             means[self.run_signal] = 1.0 if self._running else 0.0
         out = (self._last, means)
         self._start, self._sums, self._counts = None, {}, {}
-        self._running = self._samples = 0
+        self._running = 0
         return out

@@ -87,11 +87,12 @@ class Run:
         return np.column_stack([self.signals.get(c, np.full(n, np.nan)) for c in columns]
                                ) if columns else np.empty((n, 0))
 
-    def remaining(self) -> np.ndarray:
-        """Time left to the end of the history at each row (the RUL when ``event`` is 1)."""
-        if self.true_rul is not None:
-            return self.true_rul
-        return self.time[-1] - self.time
+    def failure_time(self) -> float | None:
+        """When the unit fails: its last row's time plus its true RUL when the data
+        carries it, else the last row's time if that row is the failure; None if censored."""
+        if self.true_rul is not None and np.isfinite(self.true_rul[-1]):
+            return float(self.time[-1] + self.true_rul[-1])
+        return float(self.time[-1]) if self.event else None
 
 
 @dataclass

@@ -44,10 +44,7 @@ class ScoredRun:
 
     @property
     def failure_time(self) -> float | None:
-        r = self.run
-        if r.true_rul is not None and np.isfinite(r.true_rul[-1]):
-            return float(r.time[-1] + r.true_rul[-1])
-        return float(r.time[-1]) if r.event else None
+        return self.run.failure_time()
 
     def true_rul(self) -> np.ndarray | None:
         f = self.failure_time

@@ -79,12 +79,6 @@ class Matrices:
     scored: list[ScoredRun]  # index into rows per run, to replay alarms
 
 
-def _failure_time(run: Run) -> float | None:
-    if run.true_rul is not None and np.isfinite(run.true_rul[-1]):
-        return float(run.time[-1] + run.true_rul[-1])
-    return float(run.time[-1]) if run.event else None
-
-
 def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: float,
           cap: float) -> Matrices:
     Xs, groups, rul_rows, rul_y, risk_rows, risk_y, scored = [], [], [], [], [], [], []
@@ -93,7 +87,7 @@ def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: f
         if len(X) == 0:
             continue
         t = run.time[idx]
-        f = _failure_time(run)
+        f = run.failure_time()
         if f is not None:
             left = f - t
             rul_rows.append(np.ones(len(t), bool))
@@ -223,7 +217,7 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
     """Fit on 80% of the units, report on the other 20%, then refit on all and save."""
     opts = opts or TrainOptions()
     runs = [r for r in data.runs if len(r) >= 2]
-    failed = [r for r in runs if _failure_time(r) is not None]
+    failed = [r for r in runs if r.failure_time() is not None]
     if len(runs) < 5 or len(failed) < 3:
         raise DatasetError(f"need at least 5 units with 2+ rows and 3 failures to train; "
                            f"got {len(runs)} units, {len(failed)} failures")
@@ -232,7 +226,7 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
         raise DatasetError(f"no useful sensor column: {dropped or 'none numeric'}")
     time_unit = data.time_unit
     horizon = opts.horizon or (48.0 if time_unit == "h" else 30.0)
-    lives = [(_failure_time(r) or 0) - r.time[0] for r in failed]
+    lives = [(r.failure_time() or 0) - r.time[0] for r in failed]
     cap = opts.rul_cap or max(horizon, 5.0 * round(0.6 * float(np.median(lives)) / 5.0))
     diffs = np.concatenate([np.diff(r.time[_on(r)]) for r in runs])
     interval = float(np.median(diffs[diffs > 0])) if np.any(diffs > 0) else 1.0
