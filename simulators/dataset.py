@@ -72,18 +72,33 @@ def write_dataset(path: str | Path, n_assets: int, seed: int, interval_h: float 
                   sensor_faults: bool = False) -> int:
     """Write the histories of ``n_assets`` simulated assets; return the number of rows.
 
+    The ground truth goes beside it, in ``<name>.truth.csv`` (one row per unit: kind,
+    mode, onset and failure hours, maintenance hours, end of history, injected faults),
+    so that it cannot leak into a model as a sensor.
+
     With ``sensor_faults``, about half the assets get random spike, stuck and drift
     faults, and a ``label`` column marks each row where a faulty sensor reads other
     than the truth (what an edge detector should flag).
     """
     rows = 0
-    with open(path, "w", newline="") as fh:
+    path = Path(path)
+    truth_path = path.with_name(path.stem + ".truth.csv")
+    with open(path, "w", newline="") as fh, open(truth_path, "w", newline="") as th:
         w = csv.writer(fh)
+        truth = csv.writer(th)
+        truth.writerow(["unit", "kind", "failure_mode", "onset_h", "failure_h",
+                        "maintenance_h", "end_h", "faults"])
         w.writerow(["unit", "time", "kind", "failure_mode", "event", *SIGNAL_COLUMNS,
                     *(["label"] if sensor_faults else [])])
         for i, (asset, end_h) in enumerate(random_fleet(n_assets, seed)):
             faults = (random_sensor_faults(asset, end_h, seed)
                       if sensor_faults and i % 2 == 0 else [])
+            truth.writerow([
+                asset.id, asset.kind, asset.failure_mode,
+                f"{asset.onset_at_h:.3f}" if asset.fails else "",
+                f"{asset.fails_at_h:.3f}" if asset.fails else "",
+                " ".join(f"{m:.3f}" for m in asset.maintenance_h), f"{end_h:.3f}",
+                " ".join(f"{f.kind}:{f.signal}@{f.start_h:.1f}-{f.end_h:.1f}" for f in faults)])
             n = int(end_h // interval_h)
             times = [k * interval_h for k in range(n + 1)]
             if asset.fails:

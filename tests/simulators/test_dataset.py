@@ -1,6 +1,7 @@
 """Generated run-to-failure histories: modes, censoring, and wear before failure."""
 
 import numpy as np
+import pytest
 
 from models.dataset import read_runs
 from simulators.dataset import random_fleet, write_dataset
@@ -32,6 +33,17 @@ def test_dataset_has_modes_censoring_and_wear_before_failure(tmp_path):
     assert sum(r.signals["starts"][-1] > 1 for r in runs) > 50
     maintained = {a.id for a, _ in random_fleet(100, seed=3) if a.maintenance_h}
     assert maintained and maintained <= {r.unit for r in runs}
+    # Ground truth beside the data: each failure where its history ends, after its onset.
+    import csv
+
+    with open(tmp_path / "d.truth.csv") as fh:
+        truth = {t["unit"]: t for t in csv.DictReader(fh)}
+    assert set(truth) == {r.unit for r in runs}
+    for run in failed:
+        t = truth[run.unit]
+        assert float(t["failure_h"]) == pytest.approx(run.time[-1], abs=1e-3)
+        assert float(t["onset_h"]) < float(t["failure_h"])
+    assert {truth[u]["maintenance_h"] != "" for u in maintained} == {True}
 
 
 def test_early_sensor_departs_before_late_one():
