@@ -1,17 +1,21 @@
 """Private instances of the servers Forewarn talks to, for tests and benchmarks.
 
-Mosquitto and VictoriaMetrics come from Debian's packages (``make test`` installs them);
-each instance listens on a free 127.0.0.1 port with its own data directory, never the
-system service.
+Mosquitto, VictoriaMetrics and PostgreSQL come from Debian's packages (``make test``
+installs them); each instance listens on a free 127.0.0.1 port with its own data
+directory, never the system service.
 """
 
 from __future__ import annotations
 
 import getpass
+import glob
 import json
+import os
+import pwd
 import shutil
 import socket
 import subprocess
+import tempfile
 import time
 import urllib.parse
 import urllib.request
@@ -111,3 +115,45 @@ class Victoria:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(10)
+
+
+def _pg_bin(name: str) -> str | None:
+    """The newest installed PostgreSQL's ``name`` binary (Debian keeps them off PATH)."""
+    found = sorted(glob.glob(f"/usr/lib/postgresql/*/bin/{name}"),
+                   key=lambda p: int(p.split("/")[4]) if p.split("/")[4].isdigit() else 0)
+    return found[-1] if found else shutil.which(name)
+
+
+class Postgres:
+    """A private PostgreSQL cluster (trust auth, fsync off) on a free port.
+
+    PostgreSQL refuses to run as root, so under root the cluster belongs to the
+    ``postgres`` user the Debian package creates, in a directory of its own.
+    """
+
+    def __init__(self) -> None:
+        initdb, server = _pg_bin("initdb"), _pg_bin("postgres")
+        if not initdb or not server:
+            raise ServerMissing("PostgreSQL not found: `make test` installs postgresql")
+        self.port = free_port()
+        self.dir = Path(tempfile.mkdtemp(prefix="forewarn-pg-"))
+        user = None
+        if os.geteuid() == 0:
+            user = "postgres"
+            entry = pwd.getpwnam(user)
+            os.chown(self.dir, entry.pw_uid, entry.pw_gid)
+        data = self.dir / "data"
+        subprocess.run([initdb, "-D", str(data), "-U", "forewarn", "--auth=trust", "-E", "UTF8",
+                        "--no-sync"], check=True, user=user, stdout=subprocess.DEVNULL,
+                       stderr=subprocess.PIPE)
+        self.proc = subprocess.Popen(
+            [server, "-D", str(data), "-p", str(self.port), "-h", "127.0.0.1",
+             "-k", str(self.dir), "-F", "-c", "full_page_writes=off"],
+            user=user, stdout=subprocess.DEVNULL, stderr=open(self.dir / "log", "w"))  # noqa: SIM115
+        wait_port(self.port)
+        self.url = f"postgresql+psycopg://forewarn@127.0.0.1:{self.port}/postgres"
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(20)
+        shutil.rmtree(self.dir, ignore_errors=True)

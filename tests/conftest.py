@@ -1,6 +1,6 @@
 """Fixtures that start real parts on 127.0.0.1 with free ports and private data dirs.
 
-Mosquitto and VictoriaMetrics are the Debian packages (`make test` installs them);
+Mosquitto, VictoriaMetrics and PostgreSQL are the Debian packages (`make test` installs them);
 they are started here as our own processes, never as the system services.
 """
 
@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from forewarn.servers import Mosquitto, ServerMissing, Victoria
+from forewarn.servers import Mosquitto, Postgres, ServerMissing, Victoria
 
 
 def _server(make):
@@ -39,6 +39,13 @@ def victoria(tmp_path: Path) -> Iterator[Victoria]:
     vm = _server(lambda: Victoria(tmp_path / "vm"))
     yield vm
     vm.stop()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[Postgres]:
+    pg = _server(Postgres)
+    yield pg
+    pg.stop()
 
 
 class RecordingSink:

@@ -1,4 +1,5 @@
-"""Service API on SQLite: assets, health, the work-order state machine, dedup, KPIs."""
+"""Service API on SQLite and on a real PostgreSQL: assets, health, the work-order state
+machine, dedup, KPIs."""
 
 import pytest
 from fastapi.testclient import TestClient
@@ -7,10 +8,29 @@ from service_api.app import create_app
 from service_api.settings import ApiSettings
 
 
-@pytest.fixture
-def client(tmp_path):
-    app = create_app(ApiSettings(database_url=f"sqlite:///{tmp_path / 'api.sqlite'}"))
+@pytest.fixture(params=["sqlite", "postgresql"])
+def client(request, tmp_path):
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'api.sqlite'}"
+    else:  # a fresh database per test in the session's cluster
+        import psycopg
+
+        pg = request.getfixturevalue("postgres")
+        name = f"t{abs(hash(request.node.nodeid)) % 10**9}"
+        with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=forewarn dbname=postgres",
+                             autocommit=True) as conn:
+            conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
+            conn.execute(f'CREATE DATABASE "{name}"')
+        url = pg.url.rsplit("/", 1)[0] + f"/{name}"
+    app = create_app(ApiSettings(database_url=url))
     with TestClient(app) as c:
+        if request.param == "postgresql":  # the tables really are in PostgreSQL
+            with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=forewarn dbname={name}"
+                                 ) as conn:
+                tables = {r[0] for r in conn.execute(
+                    "SELECT table_name FROM information_schema.tables "
+                    "WHERE table_schema = 'public'")}
+            assert {"assets", "work_orders"} <= tables, tables
         yield c
 
 
