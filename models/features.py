@@ -5,8 +5,9 @@ Two steps, both fitted on training data only and saved with the model:
 1. **Normalisation per operating regime.** When the data has operating settings,
    their rows are clustered (k-means, the number of regimes chosen by silhouette,
    1 when the settings do not form clusters), and each sensor becomes a z-score
-   against its own regime's mean and spread. A sensor then reads the same in every
-   regime unless the machine itself has changed.
+   against what its regime and settings predict (a linear fit within the regime, so
+   continuous settings such as load are taken out as well). A sensor then reads the
+   same in every regime and at every load unless the machine itself has changed.
 2. **Per-row features** from a unit's own history up to that row (never later
    rows), computed by :class:`FeatureState`, which the ingester feeds sample by
    sample and training feeds row by row. For each sensor: the current z; over each
@@ -89,7 +90,20 @@ def feature_names(spec: FeatureSpec) -> list[str]:
 
 
 class RegimeNormaliser:
-    """Per-regime z-scores of the sensors; regimes are clusters of the settings."""
+    """Sensors as z-scores against their operating regime and settings.
+
+    Regimes are clusters of the settings. Within each regime a sensor's expected
+    value is a linear function of the settings (ridge, fitted on training rows), so a
+    continuous setting such as load is taken out too; without settings it is the mean.
+    The spread is that of the residuals.
+
+    >>> rng = np.random.default_rng(0)
+    >>> load = rng.uniform(0.5, 1.0, (500, 1))
+    >>> S = 40 + 30 * load + rng.normal(0, 0.5, (500, 1))  # a current following the load
+    >>> z = RegimeNormaliser(("current",), ("load",)).fit(S, load).transform(S, load)
+    >>> float(np.std(z).round(1)), abs(float(np.corrcoef(z[:, 0], load[:, 0])[0, 1])) < 0.05
+    (1.0, True)
+    """
 
     def __init__(self, sensors: tuple[str, ...], settings: tuple[str, ...] = (),
                  max_regimes: int = 8, random_state: int = 0):
@@ -98,28 +112,49 @@ class RegimeNormaliser:
         self.max_regimes = max_regimes
         self.random_state = random_state
 
+    def _design(self, C: np.ndarray, regime: np.ndarray) -> np.ndarray:
+        """[1, settings relative to their regime's centre, in overall spreads]."""
+        if C.shape[1] == 0:
+            return np.ones((len(C), 1))
+        centre = self.centers_[regime]
+        C = np.where(np.isfinite(C), C, centre)
+        return np.column_stack([np.ones(len(C)), (C - centre) / self.scale_])
+
     def fit(self, S: np.ndarray, C: np.ndarray) -> RegimeNormaliser:
         """``S``: rows x sensors; ``C``: rows x settings (may have 0 columns)."""
         self.centers_ = self._fit_regimes(C)
         regime = self.regime_of(C)
-        k = len(self.centers_)
-        self.mean_ = np.zeros((k, S.shape[1]))
-        self.std_ = np.ones((k, S.shape[1]))
+        A = self._design(C, regime)
+        k, p, n = len(self.centers_), A.shape[1], S.shape[1]
+        self.coef_ = np.zeros((k, p, n))
+        self.std_ = np.ones((k, n))
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN sensors of a kind
             overall_mean = np.nanmean(S, axis=0)
             overall_std = np.nanstd(S, axis=0)
-            for r in range(k):
-                rows = S[regime == r]
-                mean = np.nanmean(rows, axis=0) if len(rows) else overall_mean
-                std = np.nanstd(rows, axis=0) if len(rows) > 1 else overall_std
-                self.mean_[r] = np.where(np.isfinite(mean), mean, 0.0)
-                std = np.where(np.isfinite(std), std, 1.0)
-                self.std_[r] = np.maximum(std, 1e-6 * np.abs(self.mean_[r]) + 1e-9)
+        for r in range(k):
+            in_r = regime == r
+            for j in range(n):
+                ok = in_r & np.isfinite(S[:, j])
+                if ok.sum() < 2:
+                    mean = overall_mean[j] if np.isfinite(overall_mean[j]) else 0.0
+                    self.coef_[r, 0, j] = mean
+                    sd = overall_std[j] if np.isfinite(overall_std[j]) else 1.0
+                    self.std_[r, j] = max(sd, 1e-6 * abs(mean) + 1e-9)
+                    continue
+                a, y = A[ok], S[ok, j]
+                ridge = 1e-3 * len(y) * np.eye(p)
+                ridge[0, 0] = 0.0  # the mean is not shrunk
+                coef = np.linalg.solve(a.T @ a + ridge, a.T @ y)
+                resid = y - a @ coef
+                self.coef_[r, :, j] = coef
+                self.std_[r, j] = max(float(resid.std()), 1e-6 * abs(coef[0]) + 1e-9)
         return self
 
     def _fit_regimes(self, C: np.ndarray) -> np.ndarray:
+        self.n_regimes_ = 1
         if C.shape[1] == 0:
+            self.scale_ = np.ones(0)
             return np.zeros((1, 0))
         C = C[np.all(np.isfinite(C), axis=1)]
         self.scale_ = np.where(C.std(axis=0) > 0, C.std(axis=0), 1.0)
@@ -151,7 +186,8 @@ class RegimeNormaliser:
 
     def transform(self, S: np.ndarray, C: np.ndarray) -> np.ndarray:
         r = self.regime_of(C)
-        return (S - self.mean_[r]) / self.std_[r]
+        expected = np.einsum("ip,ipn->in", self._design(C, r), self.coef_[r])
+        return (S - expected) / self.std_[r]
 
 
 class FeatureState:

@@ -80,9 +80,12 @@ class Matrices:
 
 
 def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: float,
-          cap: float) -> Matrices:
+          cap: float, log: Callable[[str], None] | None = None) -> Matrices:
     Xs, groups, rul_rows, rul_y, risk_rows, risk_y, scored = [], [], [], [], [], [], []
-    for run in runs:
+    step = max(1, len(runs) // 5)
+    for i, run in enumerate(runs):
+        if log and i and i % step == 0:
+            log(f"  features: {i}/{len(runs)} units")
         X, idx = featurize(spec, norm, run)
         if len(X) == 0:
             continue
@@ -169,7 +172,7 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
     S = np.vstack([r.matrix(sensors)[_on(r)] for r in runs])
     C = np.vstack([r.matrix(settings)[_on(r)] for r in runs])
     norm = RegimeNormaliser(tuple(sensors), tuple(settings), random_state=opts.seed).fit(S, C)
-    m = build(runs, spec, norm, horizon, cap)
+    m = build(runs, spec, norm, horizon, cap, log)
     log(f"  {len(m.X):,} feature rows x {m.X.shape[1]} features from {len(m.scored)} units; "
         f"{norm.n_regimes_ if hasattr(norm, 'n_regimes_') else 1} operating regime(s)")
     search_info: dict = {}
