@@ -172,8 +172,8 @@ def _model_evaluate(args: argparse.Namespace) -> int:
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
     pngs = plot_evaluation(model, scored, out)
-    unit = model.metadata.get("time_unit", "h")
-    print(f"model {args.model} (horizon {model.metadata['horizon']:g} {unit}, RUL cap "
+    unit = model.time_unit
+    print(f"model {args.model} (horizon {model.horizon:g} {unit}, RUL cap "
           f"{model.cap:g}, alarm at risk >= {model.threshold:g} for {model.consecutive} "
           f"consecutive scores) on {args.data}:")
     print(format_metrics(metrics, unit))

@@ -77,8 +77,7 @@ class RiskTracker:
     @property
     def bucket_s(self) -> float:
         """Wall seconds per model sample; 0 when the model counts cycles (no resampling)."""
-        meta = self.model.metadata
-        if not self.resample or meta.get("time_unit", "h") != "h":
+        if not self.resample or self.model.time_unit != "h":
             return 0.0
         return self.model.spec.sample_interval * 3600.0 / self.time_scale
 
@@ -128,7 +127,7 @@ class RiskTracker:
                 self.api.post_health(asset, a.last_ts, a.risk, {
                     "top_signal": a.top_signal, "top_z": round(a.top_z, 2),
                     "rul": round(a.rul, 1) if np.isfinite(a.rul) else None,
-                    "rul_unit": self.model.metadata.get("time_unit", "h")})
+                    "rul_unit": self.model.time_unit})
                 a.last_post = now
             except ApiError as exc:
                 self.api_errors += 1
@@ -138,15 +137,15 @@ class RiskTracker:
 
     def _open_order(self, asset: str, a: AssetRisk) -> None:
         priority = "high" if a.risk >= 0.9 else "medium"
-        horizon = self.model.metadata.get("horizon")
         order = {
             "asset_id": asset, "type": "preventive", "priority": priority,
             "failure_mode": FAILURE_MODE, "source": "predictive",
             "title": f"Predicted failure risk {a.risk:.0%} on {asset}",
             "description": (
-                f"Failure risk within {horizon} h is {a.risk:.2f} for {a.streak} consecutive "
-                f"scores (threshold {self.threshold}). Most deviating signal: {a.top_signal} at "
-                f"{a.top_z:+.1f} sd from where this asset started."),
+                f"Failure risk within {self.model.horizon:g} {self.model.time_unit} is "
+                f"{a.risk:.2f} for {a.streak} consecutive scores (threshold {self.threshold}). "
+                f"Most deviating signal: {a.top_signal} at {a.top_z:+.1f} sd from where this "
+                "asset started."),
             "risk": round(a.risk, 4),
         }
         try:

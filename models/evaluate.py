@@ -152,7 +152,7 @@ def _rmse(d: np.ndarray) -> float:
 def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[ScoredRun]]:
     """Every metric of the module docstring and the issue, on ``runs``."""
     meta = model.metadata
-    horizon, cap = float(meta["horizon"]), model.cap
+    horizon, cap = model.horizon, model.cap
     scored = [score_run(model, r) for r in runs]
     m: dict[str, float] = {"units": len(runs), "rows_scored": int(sum(len(s.index)
                                                                       for s in scored))}
@@ -202,7 +202,7 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
         m["pr_auc"] = float(average_precision_score(yy, pp))
         m["positive_share"] = float(yy.mean())
     m.update(alarm_metrics([(s, s.risk) for s in scored], model.threshold, model.consecutive,
-                           horizon, meta.get("time_unit", "h")))
+                           horizon, model.time_unit))
     return m, scored
 
 
@@ -250,8 +250,8 @@ def plot_evaluation(model: PdmModel, scored: list[ScoredRun], out_dir, n_units: 
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    cap, horizon = model.cap, float(model.metadata["horizon"])
-    unit = "h" if model.metadata.get("time_unit", "h") == "h" else "cycles"
+    cap, horizon = model.cap, model.horizon
+    unit = "h" if model.time_unit == "h" else "cycles"
     fig, ax = plt.subplots(figsize=(6, 6))
     rng = np.random.default_rng(0)
     known = [s for s in scored if s.true_rul() is not None and len(s.index)]

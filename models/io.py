@@ -57,6 +57,15 @@ class PdmModel:
     def cap(self) -> float:
         return float(self.metadata["rul_cap"])
 
+    @property
+    def horizon(self) -> float:
+        return float(self.metadata["horizon"])
+
+    @property
+    def time_unit(self) -> str:
+        """``h`` or ``cycle``: what the data's time column counted."""
+        return str(self.metadata.get("time_unit", "h"))
+
     def new_state(self) -> FeatureState:
         return FeatureState(self.spec, self.normaliser)
 
