@@ -87,6 +87,10 @@ class Run:
         return np.column_stack([self.signals.get(c, np.full(n, np.nan)) for c in columns]
                                ) if columns else np.empty((n, 0))
 
+    def running_rows(self) -> np.ndarray:
+        """True for each row where the machine runs (every row without a run state)."""
+        return np.ones(len(self), bool) if self.running is None else self.running != 0
+
     def failure_time(self) -> float | None:
         """When the unit fails: its last row's time plus its true RUL when the data
         carries it, else the last row's time if that row is the failure; None if censored."""

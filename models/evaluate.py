@@ -70,6 +70,20 @@ def score_run(model: PdmModel, run: Run) -> ScoredRun:
     return ScoredRun(run, index, model.predict_rul(X), model.predict_risk(X))
 
 
+def horizon_labels(run: Run, times: np.ndarray, horizon: float
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """For rows of ``run`` at ``times``: whether the failure-within-horizon label is known,
+    and the label (1 within the horizon of the failure).
+
+    A censored unit is known to survive the horizon only more than a horizon before the
+    end of its history; its later rows are unknown.
+    """
+    f = run.failure_time()
+    if f is None:
+        return run.time[-1] - times > horizon, np.zeros(len(times), int)
+    return np.ones(len(times), bool), (f - times <= horizon).astype(int)
+
+
 def alarms(times: np.ndarray, risk: np.ndarray, threshold: float,
            consecutive: int) -> list[tuple[float, float]]:
     """(start, end) of each alarm; an alarm still on at the end ends at the last time.
@@ -156,9 +170,13 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
     scored = [score_run(model, r) for r in runs]
     m: dict[str, float] = {"units": len(runs), "rows_scored": int(sum(len(s.index)
                                                                       for s in scored))}
-    # RUL at each unit's last scored row, where the truth is known.
-    last_pred, last_true, all_pred, all_true = [], [], [], []
+    # RUL at each unit's last scored row, where the truth is known; and failure within
+    # the horizon, along every history (rows whose label is known).
+    last_pred, last_true, all_pred, all_true, y, p = [], [], [], [], [], []
     for s in scored:
+        known, label = horizon_labels(s.run, s.times, horizon)
+        y.append(label[known])
+        p.append(s.risk[known])
         truth = s.true_rul()
         if truth is None or len(truth) == 0:
             continue
@@ -170,7 +188,8 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
         lp, lt = np.array(last_pred), np.array(last_true)
         d = lp - lt
         dc = lp - np.minimum(lt, cap)
-        base = meta.get("rul_train_mean", cap) - np.minimum(lt, cap)
+        constant = meta.get("rul_train_mean", cap)  # the training targets' mean
+        base = constant - np.minimum(lt, cap)
         ap, at = np.concatenate(all_pred), np.minimum(np.concatenate(all_true), cap)
         m.update({
             "rul_units": len(lt),
@@ -182,20 +201,8 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
             "rul_rmse_ratio_to_constant": _rmse(dc) / max(_rmse(base), 1e-9),
             "rul_rmse_history_capped": _rmse(ap - at),
             "rul_mae_history_capped": float(np.mean(np.abs(ap - at))),
-            "rul_rmse_history_constant_mean": _rmse(meta.get("rul_train_mean", cap) - at),
+            "rul_rmse_history_constant_mean": _rmse(constant - at),
         })
-    # Failure within the horizon, along every history (rows whose label is known).
-    y, p = [], []
-    for s in scored:
-        truth = s.true_rul()
-        if truth is None:
-            left = s.run.time[-1] - s.times
-            keep = left > horizon
-            y.append(np.zeros(int(keep.sum())))
-            p.append(s.risk[keep])
-        else:
-            y.append((truth <= horizon).astype(float))
-            p.append(s.risk)
     yy, pp = np.concatenate(y) if y else np.empty(0), np.concatenate(p) if p else np.empty(0)
     if len(set(yy)) == 2:
         m["roc_auc"] = float(roc_auc_score(yy, pp))

@@ -32,6 +32,7 @@ from .evaluate import (
     false_alarm_rate,
     featurize,
     format_metrics,
+    horizon_labels,
 )
 from .features import DEFAULT_WINDOWS, FeatureSpec, RegimeNormaliser
 from .io import PdmModel, save_model
@@ -92,17 +93,14 @@ def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: f
         t = run.time[idx]
         f = run.failure_time()
         if f is not None:
-            left = f - t
             rul_rows.append(np.ones(len(t), bool))
-            rul_y.append(np.minimum(left, cap))
-            risk_rows.append(np.ones(len(t), bool))
-            risk_y.append((left <= horizon).astype(int))
-        else:  # censored: only rows far enough from the end have a known target
-            seen_left = run.time[-1] - t
-            rul_rows.append(seen_left >= cap)
+            rul_y.append(np.minimum(f - t, cap))
+        else:  # censored: the capped RUL is known while at least the cap from the end
+            rul_rows.append(run.time[-1] - t >= cap)
             rul_y.append(np.full(len(t), cap))
-            risk_rows.append(seen_left > horizon)
-            risk_y.append(np.zeros(len(t), int))
+        known, label = horizon_labels(run, t, horizon)
+        risk_rows.append(known)
+        risk_y.append(label)
         Xs.append(X)
         groups.append(np.full(len(t), run.unit, dtype=object))
         scored.append(ScoredRun(run, idx, np.empty(0), np.empty(0)))
@@ -169,12 +167,12 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
          params: tuple[dict, dict] | None = None):
     spec = FeatureSpec(sensors=tuple(sensors), settings=tuple(settings), windows=opts.windows,
                        baseline=opts.baseline, sample_interval=interval, use_age=opts.use_age)
-    S = np.vstack([r.matrix(sensors)[_on(r)] for r in runs])
-    C = np.vstack([r.matrix(settings)[_on(r)] for r in runs])
+    S = np.vstack([r.matrix(sensors)[r.running_rows()] for r in runs])
+    C = np.vstack([r.matrix(settings)[r.running_rows()] for r in runs])
     norm = RegimeNormaliser(tuple(sensors), tuple(settings), random_state=opts.seed).fit(S, C)
     m = build(runs, spec, norm, horizon, cap, log)
     log(f"  {len(m.X):,} feature rows x {m.X.shape[1]} features from {len(m.scored)} units; "
-        f"{norm.n_regimes_ if hasattr(norm, 'n_regimes_') else 1} operating regime(s)")
+        f"{norm.n_regimes_} operating regime(s)")
     search_info: dict = {}
     if params is None:
         rul_params, rul_score = _search(RulRegressor(cap=cap), RUL_LINEAR, m.X[m.rul_rows],
@@ -211,10 +209,6 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
     return spec, norm, rul, risk, replay, params, search_info, rul_mean
 
 
-def _on(run: Run) -> np.ndarray:
-    return np.ones(len(run), bool) if run.running is None else run.running != 0
-
-
 def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
           log: Callable[[str], None] = print) -> dict:
     """Fit on 80% of the units, report on the other 20%, then refit on all and save."""
@@ -231,7 +225,7 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
     horizon = opts.horizon or (48.0 if time_unit == "h" else 30.0)
     lives = [(r.failure_time() or 0) - r.time[0] for r in failed]
     cap = opts.rul_cap or max(horizon, 5.0 * round(0.6 * float(np.median(lives)) / 5.0))
-    diffs = np.concatenate([np.diff(r.time[_on(r)]) for r in runs])
+    diffs = np.concatenate([np.diff(r.time[r.running_rows()]) for r in runs])
     interval = float(np.median(diffs[diffs > 0])) if np.any(diffs > 0) else 1.0
     log(f"{len(runs)} units ({len(failed)} failures), sensors: {', '.join(sensors)}")
     for name, why in {**dropped, **data.set_aside}.items():
@@ -277,8 +271,8 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
         "rul_train_mean": rul_mean, "training_data_sha256": data.sha256,
         "columns": data.columns, "roles": data.roles, "sensors": sensors,
         "settings": data.settings, "not_used": {**dropped, **data.set_aside},
-        "regimes": int(getattr(norm, "n_regimes_", 1)), "units": len(runs),
-        "failures": len(failed), "options": {k: v for k, v in asdict(opts).items()},
+        "regimes": norm.n_regimes_, "units": len(runs),
+        "failures": len(failed), "options": asdict(opts),
         "search": search_info, "alarm_out_of_fold": chosen, "metrics": metrics,
     })
     save_model(out, model)
