@@ -225,58 +225,48 @@ class FeatureState:
     def _features(self) -> np.ndarray:
         s = self.spec
         Z = np.array(self._z)
-        n = len(Z)
-        # Sums over the last k rows for every k at once (finite values only), from which
-        # each window's mean, spread and least-squares slope follow.
-        F = np.isfinite(Z)
-        Z0 = np.where(F, Z, 0.0)
-        x = np.arange(n, dtype=float)[:, None] * F
-        stack = np.stack([F.astype(float), x, x * x, Z0, Z0 * Z0, x * Z0])
-        suffix = stack[:, ::-1].cumsum(axis=1)
-        per_sensor = [Z[-1]]
-        first_mean = None
+        stats = _window_stats(Z, s.windows)
         with np.errstate(invalid="ignore", divide="ignore"):
-            for w in s.windows:
-                c, sx, sxx, sy, syy, sxy = suffix[:, min(w, n) - 1]
-                mean = np.where(c > 0, sy / c, np.nan)
-                var = np.maximum(syy / c - mean**2, 0.0)
-                std = np.where(c >= 2, np.sqrt(var), np.nan)
-                den = c * sxx - sx**2
-                slope = np.where((c >= 3) & (den > 0), (c * sxy - sx * sy) / den, np.nan)
-                per_sensor += [mean, std, slope]
-                if first_mean is None:
-                    first_mean = mean
             base = self._base_sum / np.where(self._base_n > 0, self._base_n, np.nan)
-            departure = first_mean - base
+        departure = stats[0][0] - base  # the shortest window's mean from the start
         self.last_departure = departure
-        per_sensor.append(departure)
-        out = np.column_stack(per_sensor).ravel()
+        out = np.column_stack([Z[-1], *(a for st in stats for a in st), departure]).ravel()
         finite = departure[np.isfinite(departure)]
         hi = float(np.sqrt(np.mean(finite**2))) if len(finite) else np.nan
         self._hi.append(hi)
-        hi_slope = _slope(np.array(self._hi)[:, None])[0] if n >= 3 else np.nan
-        extra = [hi, hi_slope]
+        H = np.array(self._hi)[:, None]
+        extra = [hi, _window_stats(H, (len(H),))[0][2][0]]
         if s.use_age:
             extra.append(self.seen * s.sample_interval)
         return np.concatenate([out, extra])
 
 
-def _slope(win: np.ndarray) -> np.ndarray:
-    """Least-squares slope per sample of each column; NaN with fewer than 3 finite rows."""
-    n = len(win)
-    if n < 3:
-        return np.full(win.shape[1], np.nan)
-    x = np.arange(n, dtype=float)
-    finite = np.isfinite(win)
-    counts = finite.sum(axis=0)
-    xm = (x[:, None] * finite).sum(axis=0) / np.maximum(counts, 1)
-    ym = np.where(finite, win, 0.0).sum(axis=0) / np.maximum(counts, 1)
-    dx = (x[:, None] - xm) * finite
-    dy = np.where(finite, win - ym, 0.0)
-    den = (dx**2).sum(axis=0)
+def _window_stats(Z: np.ndarray, windows: tuple[int, ...]
+                  ) -> list[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """Per window (the last ``w`` rows of ``Z``): each column's mean, spread and
+    least-squares slope per sample, over its finite values.
+
+    The spread needs 2 values and the slope 3; short of that they are NaN. Sums over
+    the last k rows are taken for every k at once, so all windows cost one pass.
+
+    >>> [round(float(v[0]), 4) for v in _window_stats(np.array([[1.0], [2.0], [4.0]]), (3,))[0]]
+    [2.3333, 1.2472, 1.5]
+    """
+    n = len(Z)
+    F = np.isfinite(Z)
+    Z0 = np.where(F, Z, 0.0)
+    x = np.arange(n, dtype=float)[:, None] * F
+    suffix = np.stack([F.astype(float), x, x * x, Z0, Z0 * Z0, x * Z0])[:, ::-1].cumsum(axis=1)
+    out = []
     with np.errstate(invalid="ignore", divide="ignore"):
-        slope = (dx * dy).sum(axis=0) / den
-    return np.where((counts >= 3) & (den > 0), slope, np.nan)
+        for w in windows:
+            c, sx, sxx, sy, syy, sxy = suffix[:, min(w, n) - 1]
+            mean = np.where(c > 0, sy / c, np.nan)
+            std = np.where(c >= 2, np.sqrt(np.maximum(syy / c - mean**2, 0.0)), np.nan)
+            den = c * sxx - sx**2
+            slope = np.where((c >= 3) & (den > 0), (c * sxy - sx * sy) / den, np.nan)
+            out.append((mean, std, slope))
+    return out
 
 
 def unit_features(values: list[dict[str, float]], spec: FeatureSpec,
