@@ -146,14 +146,16 @@ class Postgres:
         subprocess.run([initdb, "-D", str(data), "-U", "forewarn", "--auth=trust", "-E", "UTF8",
                         "--no-sync"], check=True, user=user, stdout=subprocess.DEVNULL,
                        stderr=subprocess.PIPE)
+        self._log = open(self.dir / "log", "w")  # noqa: SIM115 (closed in stop)
         self.proc = subprocess.Popen(
             [server, "-D", str(data), "-p", str(self.port), "-h", "127.0.0.1",
              "-k", str(self.dir), "-F", "-c", "full_page_writes=off"],
-            user=user, stdout=subprocess.DEVNULL, stderr=open(self.dir / "log", "w"))  # noqa: SIM115
+            user=user, stdout=subprocess.DEVNULL, stderr=self._log)
         wait_port(self.port)
         self.url = f"postgresql+psycopg://forewarn@127.0.0.1:{self.port}/postgres"
 
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(20)
+        self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
