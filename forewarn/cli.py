@@ -137,6 +137,17 @@ def _read(args: argparse.Namespace, path: str):
                      getattr(args, "label_col", None), args.time_unit)
 
 
+def _model_and_data(args: argparse.Namespace):
+    """The model of ``--model`` and the history of ``--data``, refused if the data lacks
+    the model's sensors."""
+    from models.io import load_model
+
+    model = load_model(args.model)
+    data = _read(args, args.data)
+    model.check_columns(data.columns, args.data)
+    return model, data
+
+
 def _model_train(args: argparse.Namespace) -> int:
     from models.features import DEFAULT_WINDOWS
     from models.train import TrainOptions, train
@@ -158,11 +169,8 @@ def _model_evaluate(args: argparse.Namespace) -> int:
 
     from models.dataset import read_rul_file
     from models.evaluate import evaluate, format_metrics, plot_evaluation
-    from models.io import load_model
 
-    model = load_model(args.model)
-    data = _read(args, args.data)
-    model.check_columns(data.columns, args.data)
+    model, data = _model_and_data(args)
     if args.rul_file:
         truth = read_rul_file(args.rul_file, [r.unit for r in data.runs])
         for r in data.runs:
@@ -185,11 +193,8 @@ def _model_score(args: argparse.Namespace) -> int:
     import csv
 
     from models.evaluate import score_run
-    from models.io import load_model
 
-    model = load_model(args.model)
-    data = _read(args, args.data)
-    model.check_columns(data.columns, args.data)
+    model, data = _model_and_data(args)
     ucol, tcol = data.roles["unit"], data.roles["time"]
     rows = 0
     with open(args.out, "w", newline="") as fh:
