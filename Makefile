@@ -1,5 +1,5 @@
-# Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11:
-#   make demo   - virtualenv, install, run the demo (no servers to install)
+# Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11+ and make:
+#   make demo   - python3-venv if missing, virtualenv, install, run the demo (no servers)
 #   make test   - also installs what the tests start (mosquitto, victoria-metrics, chromium)
 PYTHON ?= python3
 VENV ?= .venv
@@ -10,6 +10,14 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 .PHONY: demo test venv deps-test system-deps lint bench clean
 
 $(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { \
+	  echo "Forewarn needs Python 3.11 or newer: run make with PYTHON=python3.11 (or newer)"; \
+	  exit 1; }
+	@$(PYTHON) -c 'import ensurepip, venv' 2>/dev/null || { \
+	  echo "installing python3-venv (Debian and Ubuntu ship Python without venv)"; \
+	  $(SUDO) apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -qq --no-install-recommends \
+	    python3-venv; }
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e '.[test]'
