@@ -18,9 +18,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from edge_agent.detector_replay import detector_sensors, fit, score  # noqa: E402
 from edge_agent.settings import DetectorSettings  # noqa: E402
 from models.dataset import read_runs  # noqa: E402
-from models.detector_eval import detector_sensors, fit, score  # noqa: E402
 from simulators.dataset import write_dataset  # noqa: E402
 
 

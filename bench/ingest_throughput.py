@@ -29,14 +29,14 @@ import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from edge_agent.wire import ReadingBatch, Sample, telemetry_topic  # noqa: E402
-from forewarn.servers import Mosquitto, Victoria  # noqa: E402
+from contracts.wire import ReadingBatch, Sample, telemetry_topic  # noqa: E402
 from ingest.dead_letters import DeadLetters  # noqa: E402
 from ingest.pipeline import Ingester  # noqa: E402
 from ingest.settings import IngestSettings, StoreSettings  # noqa: E402
 from ingest.stores.base import ts_ns  # noqa: E402
 from ingest.stores.embedded import EmbeddedStore  # noqa: E402
 from ingest.stores.influx import InfluxStore, to_lines  # noqa: E402
+from tests.servers import Mosquitto, Victoria  # noqa: E402
 
 SIGNALS = ("vibration_rms", "bearing_temp", "motor_current", "speed_rpm",
            "discharge_pressure", "flow", "run_hours", "running")

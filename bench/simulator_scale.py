@@ -26,8 +26,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from edge_agent.inputs.modbus import ModbusDevice  # noqa: E402
 from edge_agent.settings import DeviceSettings  # noqa: E402
 from forewarn.config import to_toml  # noqa: E402
-from forewarn.servers import wait_port  # noqa: E402
 from simulators.register_map import register_map  # noqa: E402
+from tests.servers import wait_port  # noqa: E402
 
 KINDS = ("pump", "motor", "compressor")
 

@@ -8,21 +8,14 @@ the broker acknowledged. Read errors are counted per type and logged, never fata
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 from collections import Counter
 from dataclasses import dataclass, field
 from functools import partial
 
-from forewarn.runtime import wait_or_timeout
-
-from .errors import DeviceError
-from .inputs.modbus import open_devices
-from .outputs.mqtt import MqttPublisher, PublishError
-from .outputs.spool import Spool
-from .processors.anomaly import Anomaly, AnomalyProcessor
-from .settings import AgentSettings
-from .wire import (
+from contracts.wire import (
     AnomalyEvent,
     GatewayState,
     ReadingBatch,
@@ -33,7 +26,21 @@ from .wire import (
     utcnow,
 )
 
+from .errors import DeviceError
+from .inputs.modbus import open_devices
+from .outputs.mqtt import MqttPublisher, PublishError
+from .outputs.spool import Spool
+from .processors.anomaly import Anomaly, AnomalyProcessor
+from .settings import AgentSettings
+
 log = logging.getLogger(__name__)
+
+
+async def wait_or_timeout(event: asyncio.Event, timeout: float) -> bool:
+    """Wait for ``event`` at most ``timeout`` seconds; return whether it is set."""
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(event.wait(), timeout=max(0.0, timeout))
+    return event.is_set()
 
 
 @dataclass

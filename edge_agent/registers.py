@@ -26,6 +26,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.ids import ID_PATTERN
+
 Dtype = Literal["bool", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32",
                 "float64"]
 Order = Literal["ABCD", "CDAB", "BADC", "DCBA"]
@@ -54,7 +56,7 @@ class RegisterSpec(BaseModel):
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
-    name: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    name: str = Field(pattern=ID_PATTERN)
     address: int = Field(ge=0, le=65535, description="0-based register address")
     table: Table = "holding"
     dtype: Dtype = "float32"

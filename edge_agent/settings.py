@@ -6,18 +6,20 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.mqtt import MqttConnection
+from contracts.signals import RUN_SIGNAL
+from contracts.wire import TopicLevel
+
 from .registers import RegisterSpec
-from .wire import TopicLevel
 
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MqttSettings(_Strict):
-    url: str = "mqtt://127.0.0.1:1883"
-    client_id: str | None = None
-    keepalive_s: int = Field(default=30, ge=5)
+class MqttSettings(MqttConnection):
+    """The agent's broker (``contracts.mqtt``) and how many publishes may be in flight."""
+
     max_inflight: int = Field(default=100, ge=1, le=1000)
 
 
@@ -33,12 +35,12 @@ class DetectorSettings(_Strict):
     warmup: int = Field(default=30, ge=2)
     threshold: float = Field(default=6.0, gt=0, description="|z| that raises an anomaly")
     realert_s: float = Field(default=60.0, ge=0, description="repeat an ongoing alarm after")
-    run_signal: str | None = Field(default="running",
+    run_signal: str | None = Field(default=RUN_SIGNAL,
                                    description="0 = machine stopped: its samples are not scored")
     restart_settle_s: float = Field(default=3600.0, ge=0,
                                     description="warm-up after a start, not scored")
     skip_signals: list[str] = Field(
-        default_factory=lambda: ["run_hours", "starts", "energy_kwh", "running", "run_command",
+        default_factory=lambda: ["run_hours", "starts", "energy_kwh", RUN_SIGNAL, "run_command",
                                  "tripped"],
         description="counters and states, never scored")
 

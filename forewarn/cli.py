@@ -121,9 +121,9 @@ def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
     from service_api.app import create_app
-    from service_api.settings import ApiSettings
+    from service_api.settings import ServiceApiSettings
 
-    s = load_config(ApiSettings, args.config, host=args.host, port=args.port)
+    s = load_config(ServiceApiSettings, args.config, host=args.host, port=args.port)
     uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
     return 0
 
@@ -217,8 +217,8 @@ def _model_score(args: argparse.Namespace) -> int:
 
 
 def _model_detectors(args: argparse.Namespace) -> int:
+    from edge_agent.detector_replay import detector_sensors, fit, score
     from edge_agent.settings import DetectorSettings
-    from models.detector_eval import detector_sensors, fit, score
 
     data = _read(args, args.data)
     base = DetectorSettings()

@@ -8,11 +8,9 @@ from typing import TypeVar
 
 from pydantic import BaseModel, ValidationError
 
+from contracts.errors import ConfigError
+
 M = TypeVar("M", bound=BaseModel)
-
-
-class ConfigError(ValueError):
-    """A config file is missing or invalid; the message says which file and which key."""
 
 
 def describe(exc: ValidationError) -> str:
@@ -45,20 +43,6 @@ def load_config(model: type[M], path: str | Path | None, **overrides: object) ->
     except ValidationError as exc:
         where = f"config file {path}" if path else f"{model.__name__} settings"
         raise ConfigError(f"{where} is invalid:\n{describe(exc)}") from exc
-
-
-def parse_mqtt_url(url: str) -> tuple[str, int]:
-    """``mqtt://host:port`` -> (host, port); the port defaults to 1883.
-
-    >>> parse_mqtt_url("mqtt://127.0.0.1:1884")
-    ('127.0.0.1', 1884)
-    """
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(url)
-    if parts.scheme != "mqtt" or not parts.hostname:
-        raise ConfigError(f"MQTT URL {url!r} must look like mqtt://host[:port] (TLS: not yet)")
-    return parts.hostname, parts.port or 1883
 
 
 def to_toml(data: dict, _prefix: str = "") -> str:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import uvicorn
 
-from edge_agent.pipeline import Agent
+from edge_agent.pipeline import Agent, wait_or_timeout
 from ingest.api_client import ApiClient
 from ingest.dead_letters import DeadLetters
 from ingest.pipeline import Ingester
@@ -34,13 +34,13 @@ from models.dataset import read_runs
 from models.io import FORMAT_VERSION, load_model
 from models.train import TrainOptions, train
 from service_api.app import create_app
-from service_api.settings import ApiSettings
+from service_api.settings import ServiceApiSettings
 from simulators.agent_config import agent_settings_for
 from simulators.dataset import write_dataset
 from simulators.fleet import FleetConfig, demo_fleet
 from simulators.modbus_server import FleetServer
 
-from .runtime import free_port, stop_on_signals, wait_or_timeout
+from .runtime import free_port, stop_on_signals
 
 log = logging.getLogger("forewarn.demo")
 
@@ -83,7 +83,7 @@ def prepare_model(workdir: Path, n_assets: int, seed: int, interval_h: float) ->
 class ApiThread:
     """uvicorn serving the API from a thread of this process."""
 
-    def __init__(self, settings: ApiSettings):
+    def __init__(self, settings: ServiceApiSettings):
         self.settings = settings
         cfg = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
                              log_level="warning", lifespan="on")
@@ -193,8 +193,8 @@ async def run_demo(opts: DemoOptions) -> int:
         broker_url = f"mqtt://127.0.0.1:{port}"
         log.info("embedded MQTT broker (amqtt) on %s", broker_url)
 
-    api_settings = ApiSettings(port=opts.api_port,
-                               database_url=f"sqlite:///{workdir / 'api.sqlite'}")
+    api_settings = ServiceApiSettings(port=opts.api_port,
+                                      database_url=f"sqlite:///{workdir / 'api.sqlite'}")
     api_thread = ApiThread(api_settings)
     await asyncio.to_thread(api_thread.start)
     api_url = f"http://127.0.0.1:{opts.api_port}"

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import signal
 import socket
@@ -31,13 +30,6 @@ def stop_on_signals(loop: asyncio.AbstractEventLoop, stop: asyncio.Event,
 
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, _stop)
-
-
-async def wait_or_timeout(event: asyncio.Event, timeout: float) -> bool:
-    """Wait for ``event`` at most ``timeout`` seconds; return whether it is set."""
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(event.wait(), timeout=max(0.0, timeout))
-    return event.is_set()
 
 
 def stop_event_on_signals(stop: threading.Event) -> None:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-import sqlite3
 import threading
 from pathlib import Path
 
-from edge_agent.wire import utcnow
+from contracts import sqlite
+from contracts.wire import utcnow
 
 
 class DeadLetters:
     def __init__(self, path: str | Path):
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db = sqlite.connect(path)
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS dead_letters (id INTEGER PRIMARY KEY, received_at TEXT,"
             " topic TEXT, reason TEXT, payload BLOB)")

@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 import paho.mqtt.client as mqtt
 
-from edge_agent.wire import (
+from contracts.wire import (
     SUBSCRIBE_ALL,
     AnomalyEvent,
     GatewayState,
@@ -25,7 +25,6 @@ from edge_agent.wire import (
     WireError,
     decode_message,
 )
-from forewarn.config import parse_mqtt_url
 
 from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
@@ -172,22 +171,25 @@ class Ingester:
                 delay = min(delay * 2, 10.0)
 
     def _register_assets(self, samples: list) -> None:
+        """Tell the service API about new assets, from its sender thread (``ApiClient.send``)."""
         if self.api is None:
             return
         for s in samples:
             if s.asset in self._known_assets:
                 continue
-            try:
-                self.api.upsert_asset(s.asset)
-                self._known_assets.add(s.asset)
-            except ApiError as exc:
-                log.warning("asset %s not registered with the API yet: %s", s.asset, exc)
+            self._known_assets.add(s.asset)  # forgotten again if the call fails: retried
+            self.api.send(("asset", s.asset), lambda api, asset=s.asset: api.upsert_asset(asset),
+                          on_error=lambda exc, asset=s.asset: self._not_registered(asset, exc))
+
+    def _not_registered(self, asset: str, exc: ApiError) -> None:
+        self._known_assets.discard(asset)
+        log.warning("asset %s not registered with the API yet: %s", asset, exc)
 
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then finish the batch in hand and disconnect."""
         self._stopping = stop
-        host, port = parse_mqtt_url(self.settings.mqtt.url)
-        self._client.connect_async(host, port, keepalive=30)
+        host, port = self.settings.mqtt.endpoint()
+        self._client.connect_async(host, port, keepalive=self.settings.mqtt.keepalive_s)
         self._client.loop_start()
         try:
             while not stop.is_set():
@@ -200,4 +202,8 @@ class Ingester:
         finally:
             self._client.disconnect()
             self._client.loop_stop()
+            if self.risk is not None:
+                self.risk.close()
+            if self.api is not None:
+                self.api.close()
             log.info("ingester stopped: %s", self.counters.as_dict())

@@ -20,9 +20,11 @@ from __future__ import annotations
 
 import math
 
+from contracts.signals import RUN_SIGNAL
+
 
 class Resampler:
-    def __init__(self, bucket_s: float, run_signal: str | None = "running"):
+    def __init__(self, bucket_s: float, run_signal: str | None = RUN_SIGNAL):
         self.bucket_s = bucket_s
         self.run_signal = run_signal
         self._start: float | None = None

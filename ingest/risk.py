@@ -1,46 +1,29 @@
-"""Per-asset features -> failure risk -> preventive work orders.
+"""The ingester's risk stage: per-asset scoring, then health reports and preventive orders.
 
-Features come from ``models.features`` (the same code that built the training set),
-fed at the model's sample interval (``ingest.resample`` averages faster polling into
-it); scores are computed in one batch per ingest cycle. An asset whose risk stays at or
-above the threshold for ``consecutive`` scores gets a preventive work order; the
-API keeps one open order per asset and failure mode, so asking again is harmless.
+``RiskScorer`` (``scoring.py``) turns samples into scores on the per-asset state of
+``asset_state.py``; ``OrderPolicy`` (``order_policy.py``) decides what the service API is
+told; the calls go through ``ApiClient.send``, off the ingester's storage path, so a slow
+or absent API never delays a store write or an acknowledgement.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-import numpy as np
-
-from edge_agent.wire import Sample
-from models.features import FeatureState
+from contracts.api_bodies import WorkOrderCreate
+from contracts.wire import Sample
+from models.alarm import AlarmRule
 from models.io import PdmModel
 
 from .api_client import ApiClient, ApiError
-from .resample import Resampler
+from .asset_state import AssetState
+from .order_policy import OrderPolicy
+from .scoring import RiskScorer
 from .settings import RiskSettings
 
 log = logging.getLogger(__name__)
-FAILURE_MODE = "predicted_failure"
-
-
-@dataclass
-class AssetRisk:
-    state: FeatureState
-    resampler: Resampler | None = None
-    risk: float = 0.0
-    streak: int = 0
-    scored: int = 0
-    last_ts: str = ""
-    last_post: float = 0.0
-    top_signal: str = ""
-    top_z: float = 0.0
-    rul: float = float("nan")
-    order_id: int | None = None
 
 
 @dataclass
@@ -52,18 +35,20 @@ class OpenedOrder:
     opened_at: float
 
 
-@dataclass
 class RiskTracker:
-    model: PdmModel
-    api: ApiClient | None
-    threshold: float
-    consecutive: int
-    health_post_interval_s: float = 2.0
-    time_scale: float = 1.0  # simulated seconds per wall second (simulated fleets)
-    resample: bool = True
-    assets: dict[str, AssetRisk] = field(default_factory=dict)
-    opened: list[OpenedOrder] = field(default_factory=list)
-    api_errors: int = 0
+    def __init__(self, model: PdmModel, api: ApiClient | None, threshold: float,
+                 consecutive: int, health_post_interval_s: float = 2.0,
+                 time_scale: float = 1.0, resample: bool = True):
+        self.model = model
+        self.api = api
+        self.rule = AlarmRule(threshold, consecutive)
+        self.time_scale = time_scale  # simulated seconds per wall second (simulated fleets)
+        self.resample = resample
+        self.scorer = RiskScorer(model, self.rule, self.bucket_s)
+        self.policy = OrderPolicy(self.rule, model.horizon, model.time_unit,
+                                  health_post_interval_s)
+        self.opened: list[OpenedOrder] = []
+        self.api_errors = 0
 
     @classmethod
     def from_settings(cls, model: PdmModel, api: ApiClient | None, s: RiskSettings
@@ -81,80 +66,49 @@ class RiskTracker:
             return 0.0
         return self.model.spec.sample_interval * 3600.0 / self.time_scale
 
-    def observe(self, samples: list[Sample]) -> None:
-        rows, owners = [], []
-        for s in samples:
-            a = self.assets.get(s.asset)
-            if a is None:
-                bucket = self.bucket_s
-                a = self.assets[s.asset] = AssetRisk(
-                    self.model.new_state(),
-                    Resampler(bucket, self.model.spec.run_signal) if bucket else None)
-            ts, values = s.ts.isoformat(), s.values
-            if a.resampler is not None:
-                done = a.resampler.add(s.ts.timestamp(), s.values)
-                if done is None:
-                    continue
-                ts = dt.datetime.fromtimestamp(done[0], dt.UTC).isoformat()
-                values = done[1]
-            f = a.state.update(values)
-            if f is not None:  # None: the machine is stopped
-                rows.append(f)
-                owners.append((s.asset, ts, a.state.last_departure))
-        if not rows:
-            return
-        X = np.vstack(rows)
-        risks = self.model.predict_risk(X)
-        ruls = self.model.predict_rul(X)
-        names = self.model.spec.sensors
-        for (asset, ts, departure), risk, rul in zip(owners, risks, ruls, strict=True):
-            a = self.assets[asset]
-            a.risk, a.rul, a.last_ts, a.scored = float(risk), float(rul), ts, a.scored + 1
-            a.streak = a.streak + 1 if risk >= self.threshold else 0
-            dev = np.where(np.isfinite(departure), np.abs(departure), -1.0)
-            top = int(np.argmax(dev))
-            a.top_signal, a.top_z = names[top], float(departure[top])
-        for asset in {o[0] for o in owners}:
-            self._act(asset, self.assets[asset])
+    @property
+    def assets(self) -> dict[str, AssetState]:
+        return self.scorer.assets
 
-    def _act(self, asset: str, a: AssetRisk) -> None:
+    def observe(self, samples: list[Sample]) -> None:
+        for asset in self.scorer.observe(samples):
+            self._act(asset, self.scorer.assets[asset])
+
+    def close(self, timeout: float = 10.0) -> None:
+        """Send the queued health scores and orders (for at most ``timeout`` seconds)."""
+        if self.api is not None:
+            self.api.close(timeout)
+
+    # -- service API -------------------------------------------------------------------
+    def _act(self, asset: str, a: AssetState) -> None:
         if self.api is None:
             return
         now = time.monotonic()
-        due_order = a.streak >= self.consecutive and a.order_id is None
-        if due_order or now - a.last_post >= self.health_post_interval_s:
-            try:
-                self.api.post_health(asset, a.last_ts, a.risk, {
-                    "top_signal": a.top_signal, "top_z": round(a.top_z, 2),
-                    "rul": round(a.rul, 1) if np.isfinite(a.rul) else None,
-                    "rul_unit": self.model.time_unit})
-                a.last_post = now
-            except ApiError as exc:
-                self.api_errors += 1
-                log.warning("health score for %s not posted: %s", asset, exc)
+        due_order = self.policy.order_due(a)
+        if due_order or self.policy.health_due(a, now):
+            a.last_post = now
+            health = self.policy.health_body(a)
+            self.api.send(("health", asset), lambda api: api.post_health(asset, health),
+                          on_error=lambda exc: self._api_failed(
+                              f"health score for {asset} not posted: {exc}"))
         if due_order:
-            self._open_order(asset, a)
+            a.order_pending = True
+            order = self.policy.order_body(asset, a)
+            self.api.send(("order", asset), lambda api: api.open_work_order(order),
+                          on_done=lambda created: self._opened(a, order, created),
+                          on_error=lambda exc: self._order_failed(asset, a, exc))
 
-    def _open_order(self, asset: str, a: AssetRisk) -> None:
-        priority = "high" if a.risk >= 0.9 else "medium"
-        order = {
-            "asset_id": asset, "type": "preventive", "priority": priority,
-            "failure_mode": FAILURE_MODE, "source": "predictive",
-            "title": f"Predicted failure risk {a.risk:.0%} on {asset}",
-            "description": (
-                f"Failure risk within {self.model.horizon:g} {self.model.time_unit} is "
-                f"{a.risk:.2f} for {a.streak} consecutive scores (threshold {self.threshold}). "
-                f"Most deviating signal: {a.top_signal} at {a.top_z:+.1f} sd from where this "
-                "asset started."),
-            "risk": round(a.risk, 4),
-        }
-        try:
-            created = self.api.open_work_order(order)  # type: ignore[union-attr]
-        except ApiError as exc:
-            self.api_errors += 1
-            log.warning("work order for %s not opened yet (will retry): %s", asset, exc)
-            return
-        a.order_id = created["id"]
-        self.opened.append(OpenedOrder(asset, created["id"], priority, a.risk, time.time()))
+    def _api_failed(self, message: str) -> None:
+        self.api_errors += 1
+        log.warning(message)
+
+    def _opened(self, a: AssetState, order: WorkOrderCreate, created: dict) -> None:
+        a.order_id, a.order_pending = created["id"], False
+        self.opened.append(OpenedOrder(order.asset_id, created["id"], order.priority,
+                                       order.risk or 0.0, time.time()))
         log.warning("preventive work order #%s opened for %s (risk %.2f, %s)",
-                    created["id"], asset, a.risk, priority)
+                    created["id"], order.asset_id, order.risk, order.priority)
+
+    def _order_failed(self, asset: str, a: AssetState, exc: ApiError) -> None:
+        a.order_pending = False
+        self._api_failed(f"work order for {asset} not opened yet (will retry): {exc}")

@@ -6,14 +6,17 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from contracts.mqtt import MqttConnection
+
 
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
-class MqttIn(_Strict):
-    url: str = "mqtt://127.0.0.1:1883"
-    client_id: str = "forewarn-ingest"
+class MqttIn(MqttConnection):
+    """The ingester's broker (``contracts.mqtt``) and its session."""
+
+    client_id: str | None = "forewarn-ingest"
     # A persistent session: the broker keeps QoS 1 messages while the ingester is down.
     persistent_session: bool = True
     queue_max: int = Field(default=10_000, ge=10, description="messages held before acking")
@@ -49,7 +52,7 @@ class RiskSettings(_Strict):
                               "second, when the data comes from a compressed-time simulator")
 
 
-class ApiSettings(_Strict):
+class ApiClientSettings(_Strict):
     url: str | None = "http://127.0.0.1:8000"
     timeout_s: float = 5.0
 
@@ -61,4 +64,4 @@ class IngestSettings(_Strict):
     batch_max_messages: int = Field(default=200, ge=1)
     batch_max_wait_s: float = Field(default=0.2, ge=0)
     risk: RiskSettings = RiskSettings()
-    api: ApiSettings = ApiSettings()
+    api: ApiClientSettings = ApiClientSettings()

@@ -43,6 +43,8 @@ from pathlib import Path
 
 import numpy as np
 
+from .features import RUN_SIGNAL
+
 UNIT_NAMES = ("unit", "unit_id", "asset", "asset_id")
 TIME_NAMES = ("time", "timestamp", "cycle")
 # Failing an exact name, the first column whose name contains one of these.
@@ -51,7 +53,7 @@ TIME_STEMS = ("cycle", "time", "date")
 EVENT_NAMES = ("event",)
 MODE_NAMES = ("failure_mode",)
 RUL_NAMES = ("rul", "RUL", "true_rul")
-RUN_NAMES = ("running",)
+RUN_NAMES = (RUN_SIGNAL,)
 LABEL_NAMES = ("label", "anomaly")
 SETTING_PREFIXES = ("setting", "op_setting")
 

@@ -3,8 +3,8 @@
 One scoring path (:func:`score_run`) serves training's held-out report,
 ``forewarn model evaluate`` and ``forewarn model score``.
 
-**Alarms** are raised as the ingester raises them: after ``consecutive`` scores at
-or above ``threshold``; an alarm lasts until a score falls below the threshold.
+**Alarms** follow the one rule (``models.alarm``) the ingester raises them by: after
+``consecutive`` scores at or above ``threshold``, until a score falls below it.
 For a unit whose failure time F is known (its last row is the failure, or the data
 carries the true RUL):
 
@@ -26,6 +26,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from .alarm import AlarmRule
 from .dataset import Run
 from .features import unit_features
 from .io import PdmModel
@@ -84,31 +85,8 @@ def horizon_labels(run: Run, times: np.ndarray, horizon: float
     return np.ones(len(times), bool), (f - times <= horizon).astype(int)
 
 
-def alarms(times: np.ndarray, risk: np.ndarray, threshold: float,
-           consecutive: int) -> list[tuple[float, float]]:
-    """(start, end) of each alarm; an alarm still on at the end ends at the last time.
-
-    >>> alarms(np.arange(6.0), np.array([.9, .9, .1, .9, .9, .9]), 0.5, 2)
-    [(1.0, 2.0), (4.0, 5.0)]
-    """
-    out: list[tuple[float, float]] = []
-    streak, start = 0, None
-    for t, r in zip(times, risk, strict=True):
-        if r >= threshold:
-            streak += 1
-            if streak == consecutive:
-                start = float(t)
-        else:
-            if start is not None:
-                out.append((start, float(t)))
-            streak, start = 0, None
-    if start is not None:
-        out.append((start, float(times[-1])))
-    return out
-
-
-def alarm_metrics(scored: list[tuple[ScoredRun, np.ndarray]], threshold: float,
-                  consecutive: int, horizon: float, time_unit: str) -> dict[str, float]:
+def alarm_metrics(scored: list[tuple[ScoredRun, np.ndarray]], rule: AlarmRule,
+                  horizon: float, time_unit: str) -> dict[str, float]:
     """Warned share, median lead and false alarms; ``scored`` pairs runs with risk arrays."""
     leads: list[float] = []
     failures = false = 0
@@ -117,7 +95,7 @@ def alarm_metrics(scored: list[tuple[ScoredRun, np.ndarray]], threshold: float,
         t = s.times
         if len(t) == 0:
             continue
-        episodes = alarms(t, risk, threshold, consecutive)
+        episodes = rule.episodes(t, risk)
         f = s.failure_time
         if f is None:  # censored: only its start up to a horizon before the end is known
             known_until = t[-1] - horizon
@@ -208,8 +186,8 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
         m["roc_auc"] = float(roc_auc_score(yy, pp))
         m["pr_auc"] = float(average_precision_score(yy, pp))
         m["positive_share"] = float(yy.mean())
-    m.update(alarm_metrics([(s, s.risk) for s in scored], model.threshold, model.consecutive,
-                           horizon, model.time_unit))
+    m.update(alarm_metrics([(s, s.risk) for s in scored], model.alarm_rule, horizon,
+                           model.time_unit))
     return m, scored
 
 

@@ -46,7 +46,7 @@ from dataclasses import asdict, dataclass
 import numpy as np
 
 DEFAULT_WINDOWS = (5, 15, 30)
-RUN_SIGNAL = "running"
+RUN_SIGNAL = "running"  # the run state: 0 = stopped (contracts.signals holds the same name)
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 import sklearn
 
+from .alarm import AlarmRule
 from .features import FeatureSpec, FeatureState, RegimeNormaliser, feature_names
 
 FORMAT_VERSION = 2
@@ -52,6 +53,11 @@ class PdmModel:
     @property
     def consecutive(self) -> int:
         return int(self.metadata["consecutive"])
+
+    @property
+    def alarm_rule(self) -> AlarmRule:
+        """The alarm chosen in training (``models.alarm``)."""
+        return AlarmRule(self.threshold, self.consecutive)
 
     @property
     def cap(self) -> float:

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterSampler
 
+from .alarm import AlarmRule
 from .dataset import Dataset, DatasetError, Run, useful_sensors
 from .evaluate import (
     ScoredRun,
@@ -151,7 +152,7 @@ def choose_alarm(scored: list[tuple[ScoredRun, np.ndarray]], horizon: float, tim
     best, best_key = None, None
     for c in counts:
         for th in thresholds:
-            m = alarm_metrics(scored, th, c, horizon, time_unit)
+            m = alarm_metrics(scored, AlarmRule(th, c), horizon, time_unit)
             rate = false_alarm_rate(m)
             within = rate <= max_false
             share = 0.0 if np.isnan(m["warned_share"]) else m["warned_share"]

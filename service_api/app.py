@@ -11,11 +11,11 @@ from fastapi.responses import HTMLResponse, JSONResponse
 from .api.routes import assets, kpis, work_orders
 from .crud import NotFound
 from .db import make_engine, session_factory
-from .settings import ApiSettings
+from .settings import ServiceApiSettings
 from .workflow import TransitionError
 
 
-def create_app(settings: ApiSettings) -> FastAPI:
+def create_app(settings: ServiceApiSettings) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI):
         yield

@@ -7,23 +7,16 @@ from typing import Literal
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
+# The request bodies the ingester sends are defined once, in the contracts layer.
+from contracts.api_bodies import AssetUpsert, HealthCreate, WorkOrderCreate  # noqa: F401
+
 from .workflow import STATUSES
 
-Priority = Literal["low", "medium", "high", "critical"]
-OrderType = Literal["preventive", "corrective", "inspection"]
 Status = Literal[STATUSES]  # type: ignore[valid-type]
 
 
 class _Public(BaseModel):
     model_config = ConfigDict(from_attributes=True)
-
-
-class AssetUpsert(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    name: str = ""
-    kind: str = ""
-    site: str = ""
-    serial_number: str = ""
 
 
 class AssetPublic(_Public):
@@ -38,29 +31,10 @@ class AssetPublic(_Public):
     open_work_orders: int = 0
 
 
-class HealthCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    ts: AwareDatetime
-    risk: float = Field(ge=0, le=1)
-    detail: dict = Field(default_factory=dict)
-
-
 class HealthPublic(_Public):
     ts: AwareDatetime
     risk: float
     detail: dict
-
-
-class WorkOrderCreate(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    asset_id: str
-    type: OrderType = "corrective"
-    priority: Priority = "medium"
-    failure_mode: str = ""
-    source: Literal["predictive", "manual", "phone", "email", "chat"] = "manual"
-    title: str = Field(min_length=1, max_length=200)
-    description: str = ""
-    risk: float | None = Field(default=None, ge=0, le=1)
 
 
 class WorkOrderPublic(_Public):

@@ -1,4 +1,4 @@
-"""Sensor and communication faults, independent of equipment health, switchable and seeded.
+"""Sensor and communication faults, independent of equipment wear, switchable and seeded.
 
 Sensor faults change what one signal reads while the fault is active
 (``start_h <= t < end_h``, simulated hours):

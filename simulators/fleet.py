@@ -6,7 +6,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from forewarn.config import ConfigError
+from contracts.errors import ConfigError
+from contracts.ids import ID_PATTERN
 
 from .clock import SimClock
 from .faults import FaultConfig
@@ -17,7 +18,7 @@ from .register_map import register_map
 class AssetConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+    id: str = Field(pattern=ID_PATTERN)
     kind: Kind = "pump"
     failure_mode: FailureMode = "none"
     onset_h: float | None = None

@@ -11,7 +11,7 @@ and for every maintenance (4 h); on each start, temperatures warm up again from
 ambient and the start counter goes up. Run hours and energy count only while
 running.
 
-**Wear.** Each asset has a health index ``h`` in [0, 1]: 0 before the failure
+**Wear.** Each asset has a wear index ``h`` in [0, 1]: 0 before the failure
 mode's onset, rising (accelerating, ``h = u**2`` with ``u`` the share of the way
 from onset to failure) to 1 at the functional failure, when the asset trips. The
 mode decides which sensors show the wear, how much, and how early: each sensor
@@ -22,13 +22,13 @@ starts again from new (onset ``onset_h`` hours after the maintenance).
 
 >>> a = Asset(id="p1", kind="pump", failure_mode="bearing_wear", onset_h=10, failure_h=20,
 ...           stops_per_week=0)
->>> a.health(5.0), a.health(15.0), a.health(20.0)
+>>> a.wear(5.0), a.wear(15.0), a.wear(20.0)
 (0.0, 0.25, 1.0)
 >>> a.read(25.0)["speed_rpm"], a.read(25.0)["tripped"]
 (0.0, 1.0)
 >>> b = Asset(id="p2", kind="pump", failure_mode="bearing_wear", onset_h=10, failure_h=20,
 ...           maintenance_h=(15.0,), stops_per_week=0)
->>> b.health(14.0), b.health(16.0), b.fails_at_h, b.read(16.0)["running"]
+>>> b.wear(14.0), b.wear(16.0), b.fails_at_h, b.read(16.0)["running"]
 (0.16, 0.0, 35.0, 0.0)
 """
 
@@ -41,6 +41,8 @@ import zlib
 from dataclasses import dataclass, field
 from typing import Literal
 
+from contracts.signals import RUN_SIGNAL
+
 Kind = Literal["pump", "motor", "compressor"]
 FailureMode = Literal["none", "bearing_wear", "winding_insulation", "filter_clogging",
                       "misalignment", "cavitation"]
@@ -50,7 +52,7 @@ COMMON_SIGNALS = ("vibration_rms", "bearing_temp", "motor_current", "speed_rpm")
 TEMPERATURES = ("bearing_temp", "winding_temp", "oil_temp")
 PHASES = ("current_l1", "current_l2", "current_l3")
 # Counters and states every kind reports after its measured signals.
-STATUS_SIGNALS = ("run_hours", "starts", "energy_kwh", "running", "tripped", "run_command")
+STATUS_SIGNALS = ("run_hours", "starts", "energy_kwh", RUN_SIGNAL, "tripped", "run_command")
 MAINTENANCE_STOP_H = 4.0
 
 # Nominal operating point per kind.
@@ -196,7 +198,7 @@ class Asset:
         u = (since - self.onset_h) / (self.failure_h - self.onset_h)  # type: ignore[operator]
         return min(1.0, max(0.0, u))
 
-    def health(self, t_h: float) -> float:
+    def wear(self, t_h: float) -> float:
         """Wear in [0, 1]: 0 healthy, 1 functional failure."""
         return round(self._wear_u(t_h) ** 2, 12)
 
@@ -250,7 +252,7 @@ class Asset:
                 commanded: bool) -> dict[str, float]:
         return {"run_hours": round(run_h, 3), "starts": float(starts),
                 "energy_kwh": round(run_h * _RATED_KW[self.kind] * 0.78, 1),
-                "running": float(running), "tripped": float(tripped),
+                RUN_SIGNAL: float(running), "tripped": float(tripped),
                 "run_command": float(commanded)}
 
     def _stopped(self, t_h: float, since: float, hot_at: float, rng: random.Random

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from contracts.signals import RUN_SIGNAL
+
 from .physics import _MODE_KINDS, _WEAR, PHASES, Asset
 
 
@@ -24,7 +26,7 @@ def plot_run_to_failure(mode: str, out: Path, seed: int = 7, onset_h: float = 12
     wear = {k: v for k, v in _WEAR[mode].items() if k in reads[0] or k == "phase_imbalance"}
     signals = [s for s in sorted(wear, key=lambda s: wear[s][1])][:5]
     signals = [s for x in signals for s in (PHASES if x == "phase_imbalance" else (x,))]
-    stopped = [t for t, r in zip(times, reads, strict=True) if not r["running"]]
+    stopped = [t for t, r in zip(times, reads, strict=True) if not r[RUN_SIGNAL]]
     fig, axes = plt.subplots(len(signals), 1, figsize=(9, 1.7 * len(signals)), sharex=True)
     for ax, name in zip(axes, signals, strict=True):
         ax.plot(times, [r[name] for r in reads], lw=0.7, color="#2563eb")

@@ -10,6 +10,7 @@ discrete inputs (``running``, ``tripped``) and a coil (``run_command``).
 
 from __future__ import annotations
 
+from contracts.signals import RUN_SIGNAL
 from edge_agent.registers import RegisterSpec
 
 from .physics import signals_of
@@ -18,7 +19,7 @@ _UNITS = {"vibration_rms": "mm/s", "vibration_kurtosis": "", "bearing_temp": "de
           "motor_current": "A", "speed_rpm": "rpm", "suction_pressure": "bar",
           "discharge_pressure": "bar", "flow": "m3/h", "winding_temp": "degC",
           "oil_temp": "degC", "current_l1": "A", "current_l2": "A", "current_l3": "A",
-          "run_hours": "h", "starts": "", "energy_kwh": "kWh", "running": "",
+          "run_hours": "h", "starts": "", "energy_kwh": "kWh", RUN_SIGNAL: "",
           "tripped": "", "run_command": ""}
 
 # signal: (table, dtype, order, scale, offset). Within a table, signals are laid out
@@ -41,7 +42,7 @@ _ENCODING: dict[str, tuple[str, str, str, float, float]] = {
     "current_l2": ("input", "uint16", "BADC", 0.01, 0.0),
     "current_l3": ("input", "int32", "ABCD", 0.001, 0.0),
     "suction_pressure": ("input", "int16", "DCBA", 0.001, 0.0),
-    "running": ("discrete", "bool", "ABCD", 1.0, 0.0),
+    RUN_SIGNAL: ("discrete", "bool", "ABCD", 1.0, 0.0),
     "tripped": ("discrete", "bool", "ABCD", 1.0, 0.0),
     "run_command": ("coil", "bool", "ABCD", 1.0, 0.0),
 }

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from forewarn.servers import Mosquitto, Postgres, ServerMissing, Victoria
+from tests.servers import Mosquitto, Postgres, ServerMissing, Victoria
 
 
 def _server(make):

@@ -13,7 +13,7 @@ from ingest.risk import RiskTracker
 from ingest.settings import IngestSettings
 from ingest.stores import open_store
 from models.io import load_model
-from service_api.settings import ApiSettings
+from service_api.settings import ServiceApiSettings
 from simulators.agent_config import agent_settings_for
 from simulators.fleet import AssetConfig, FleetConfig
 from tests.conftest import running_pipeline
@@ -31,8 +31,8 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
         AssetConfig(id="motor-01", kind="motor", port=free_port()),
     ])
     api_port = free_port()
-    api_thread = ApiThread(ApiSettings(port=api_port,
-                                       database_url=f"sqlite:///{tmp_path / 'api.sqlite'}"))
+    api_thread = ApiThread(ServiceApiSettings(port=api_port,
+                                              database_url=f"sqlite:///{tmp_path / 'api.sqlite'}"))
     api_thread.start()
     api = ApiClient(f"http://127.0.0.1:{api_port}")
     model = load_model(risk_model_dir)

@@ -7,7 +7,7 @@ import pytest
 from edge_agent.settings import AgentSettings
 from forewarn.config import load_config
 from ingest.settings import IngestSettings
-from service_api.settings import ApiSettings
+from service_api.settings import ServiceApiSettings
 from simulators.fleet import FleetConfig
 
 EXAMPLES = Path(__file__).parent.parent / "examples"
@@ -15,7 +15,7 @@ EXAMPLES = Path(__file__).parent.parent / "examples"
 
 @pytest.mark.parametrize(("name", "model"), [
     ("fleet.toml", FleetConfig), ("fleet-rtu.toml", FleetConfig), ("agent.toml", AgentSettings),
-    ("ingest.toml", IngestSettings), ("api.toml", ApiSettings)])
+    ("ingest.toml", IngestSettings), ("api.toml", ServiceApiSettings)])
 def test_example_config_is_valid(name, model):
     assert load_config(model, EXAMPLES / name)
 

@@ -12,7 +12,7 @@ import pytest
 
 from forewarn.config import to_toml
 from forewarn.runtime import free_port
-from forewarn.servers import wait_port
+from tests.servers import wait_port
 
 
 def spawn(*args: str, log) -> subprocess.Popen:

@@ -20,10 +20,11 @@ from typing import Protocol
 from pymodbus.client import AsyncModbusSerialClient, AsyncModbusTcpClient
 from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOException
 
+from contracts.wire import Sample, utcnow
+
 from ..errors import DecodeError, DeviceError, DeviceException, DeviceOffline, DeviceTimeout
 from ..registers import BIT_TABLES, RegisterError, RegisterSpec, decode
 from ..settings import DeviceSettings, SerialSettings
-from ..wire import Sample, utcnow
 
 log = logging.getLogger(__name__)
 MAX_REGISTERS_PER_READ = 120

@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
-from forewarn.config import parse_mqtt_url
+from contracts.mqtt import parse_mqtt_url
 
 from .spool import Spooled
 

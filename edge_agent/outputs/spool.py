@@ -18,11 +18,12 @@ anything not committed is sent again after a restart. The spool is bounded: past
 from __future__ import annotations
 
 import secrets
-import sqlite3
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+
+from contracts import sqlite
 
 
 @dataclass(frozen=True)
@@ -34,14 +35,10 @@ class Spooled:
 
 class Spool:
     def __init__(self, path: str | Path, max_messages: int = 100_000):
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
         self.max_messages = max_messages
         # Used from the agent's loop thread and its publishing threads: one lock serialises.
-        self._db = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+        self._db = sqlite.connect(path, durability="FULL", autocommit=True)
         self._lock = threading.RLock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=FULL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS queue (seq INTEGER PRIMARY KEY, topic TEXT NOT NULL,"
             " payload BLOB NOT NULL)")

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from contracts.wire import Sample
 from models.detectors import EwmaZScore, Threshold
 
 from ..settings import DetectorSettings
-from ..wire import Sample
 
 
 @dataclass(frozen=True)

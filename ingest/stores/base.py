@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from edge_agent.wire import Sample
+from contracts.wire import Sample
 
 
 class StoreError(RuntimeError):

@@ -6,19 +6,16 @@ import sqlite3
 import threading
 from pathlib import Path
 
-from edge_agent.wire import Sample
+from contracts import sqlite
+from contracts.wire import Sample
 
 from .base import StoreError, ts_ns
 
 
 class EmbeddedStore:
     def __init__(self, path: str | Path):
-        if str(path) != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
-        self._db = sqlite3.connect(str(path), check_same_thread=False)
+        self._db = sqlite.connect(path, durability="NORMAL")
         self._lock = threading.Lock()
-        self._db.execute("PRAGMA journal_mode=WAL")
-        self._db.execute("PRAGMA synchronous=NORMAL")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS points (asset TEXT NOT NULL, signal TEXT NOT NULL,"
             " ts_ns INTEGER NOT NULL, value REAL NOT NULL, gateway TEXT NOT NULL,"

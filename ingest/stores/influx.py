@@ -10,7 +10,7 @@ from __future__ import annotations
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 
-from edge_agent.wire import Sample
+from contracts.wire import Sample
 
 from ..settings import StoreSettings
 from .base import StoreError, ts_ns
@@ -18,7 +18,7 @@ from .base import StoreError, ts_ns
 
 def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]:
     """
-    >>> from edge_agent.wire import Sample
+    >>> from contracts.wire import Sample
     >>> to_lines("telemetry", "gw", [Sample(asset="p1", ts="2026-01-01T00:00:00Z",
     ...                                      values={"t": 1.5})])
     ['telemetry,asset=p1,gateway=gw t=1.5 1767225600000000000']

@@ -3,9 +3,9 @@ or warming up."""
 
 from datetime import UTC, datetime, timedelta
 
+from contracts.wire import Sample
 from edge_agent.processors.anomaly import AnomalyProcessor
 from edge_agent.settings import DetectorSettings
-from edge_agent.wire import Sample
 
 T0 = datetime(2026, 1, 1, tzinfo=UTC)
 

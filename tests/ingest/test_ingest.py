@@ -6,8 +6,8 @@ import time
 import paho.mqtt.client as mqtt
 import pytest
 
-from edge_agent.wire import AnomalyEvent, ReadingBatch, Sample, events_topic, telemetry_topic
-from forewarn.config import parse_mqtt_url
+from contracts.mqtt import parse_mqtt_url
+from contracts.wire import AnomalyEvent, ReadingBatch, Sample, events_topic, telemetry_topic
 from ingest.dead_letters import DeadLetters
 from ingest.pipeline import Ingester
 from ingest.settings import IngestSettings
@@ -138,7 +138,7 @@ def test_influx_store_writes_exact_points_to_victoria_metrics(mosquitto, victori
 def test_store_outage_holds_messages_until_the_store_is_back(mosquitto, tmp_path):
     """VictoriaMetrics absent: nothing is acked or lost; once it is up, all is written."""
     from forewarn.runtime import free_port
-    from forewarn.servers import Victoria
+    from tests.servers import Victoria
 
     port = free_port()
     s = settings_for(mosquitto, tmp_path, kind="influx", url=f"http://127.0.0.1:{port}",

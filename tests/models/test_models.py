@@ -12,8 +12,8 @@ import pytest
 from sklearn.base import clone
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
+from contracts.wire import Sample
 from edge_agent.settings import DetectorSettings
-from edge_agent.wire import Sample
 from forewarn.cli import main
 from forewarn.config import load_config
 from ingest.risk import RiskTracker
@@ -183,4 +183,4 @@ def test_edge_detectors_fit_and_evaluate_on_labelled_data(tmp_path, capsys):
     settings = DetectorSettings.model_validate(tomllib.loads(out.read_text())["detector"])
     assert settings.threshold in (3.0, 4.0, 5.0, 6.0, 8.0)
     assert load_config  # the agent reads the same table
-    assert sys.modules["models.detector_eval"]
+    assert sys.modules["edge_agent.detector_replay"]

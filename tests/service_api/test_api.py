@@ -5,7 +5,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from service_api.app import create_app
-from service_api.settings import ApiSettings
+from service_api.settings import ServiceApiSettings
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -22,7 +22,7 @@ def client(request, tmp_path):
             conn.execute(f'DROP DATABASE IF EXISTS "{name}"')
             conn.execute(f'CREATE DATABASE "{name}"')
         url = pg.url.rsplit("/", 1)[0] + f"/{name}"
-    app = create_app(ApiSettings(database_url=url))
+    app = create_app(ServiceApiSettings(database_url=url))
     with TestClient(app) as c:
         if request.param == "postgresql":  # the tables really are in PostgreSQL
             with psycopg.connect(f"host=127.0.0.1 port={pg.port} user=forewarn dbname={name}"

@@ -7,10 +7,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from contracts.api_bodies import HealthCreate, WorkOrderCreate
 from forewarn.demo import ApiThread
 from forewarn.runtime import free_port
 from ingest.api_client import ApiClient
-from service_api.settings import ApiSettings
+from service_api.settings import ServiceApiSettings
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -21,18 +22,21 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 @pytest.fixture
 def api(tmp_path):
     port = free_port()
-    thread = ApiThread(ApiSettings(port=port, database_url=f"sqlite:///{tmp_path / 'a.sqlite'}"))
+    thread = ApiThread(ServiceApiSettings(port=port,
+                                          database_url=f"sqlite:///{tmp_path / 'a.sqlite'}"))
     thread.start()
     client = ApiClient(f"http://127.0.0.1:{port}")
     t0 = datetime.now(UTC) - timedelta(minutes=5)
     for asset, risks in (("pump-01", [0.05, 0.2, 0.6, 0.93]), ("motor-01", [0.02, 0.03, 0.01])):
         client.upsert_asset(asset)
         for i, r in enumerate(risks):
-            client.post_health(asset, (t0 + timedelta(seconds=i)).isoformat(), r,
-                               {"rul": 30.0 * (1 - r), "rul_unit": "h"})
-    client.open_work_order({"asset_id": "pump-01", "type": "preventive", "priority": "high",
-                            "failure_mode": "predicted_failure", "source": "predictive",
-                            "title": "Predicted failure risk 93% on pump-01", "risk": 0.93})
+            client.post_health(asset, HealthCreate(
+                ts=t0 + timedelta(seconds=i), risk=r,
+                detail={"rul": 30.0 * (1 - r), "rul_unit": "h"}))
+    client.open_work_order(WorkOrderCreate(
+        asset_id="pump-01", type="preventive", priority="high",
+        failure_mode="predicted_failure", source="predictive",
+        title="Predicted failure risk 93% on pump-01", risk=0.93))
     yield port
     thread.stop()
 

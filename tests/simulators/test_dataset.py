@@ -66,7 +66,7 @@ def test_early_sensor_departs_before_late_one():
 def test_maintenance_renews_the_asset_and_is_in_ground_truth():
     a = Asset(id="m", kind="motor", failure_mode="winding_insulation", onset_h=50,
               failure_h=120, maintenance_h=(100.0,), stops_per_week=0)
-    assert a.health(99) > 0.4 and a.health(105) == 0.0
+    assert a.wear(99) > 0.4 and a.wear(105) == 0.0
     assert a.fails_at_h == 220.0 and a.onset_at_h == 150.0
     assert a.read(102)["running"] == 0.0  # down for the maintenance itself
     assert a.read(200)["current_l1"] > a.read(200)["current_l3"] * 1.1  # phases part again

@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Path, Query
 
+from contracts.ids import ID_PATTERN
+
 from ... import crud, schemas
 from ..deps import SessionDep
 
 router = APIRouter(prefix="/assets", tags=["assets"])
-AssetId = Path(pattern=r"^[A-Za-z0-9_.\-]{1,64}$")
+AssetId = Path(pattern=ID_PATTERN)
 
 
 @router.get("", response_model=list[schemas.AssetPublic])

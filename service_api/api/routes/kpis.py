@@ -13,6 +13,6 @@ def kpis(db: SessionDep):
     return crud.kpis(db)
 
 
-@router.get("/health")
+@router.get("/livez")
 def liveness():
     return {"status": "ok"}

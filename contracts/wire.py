@@ -23,37 +23,28 @@ Topics (``{site}`` and ``{gateway}`` are single topic levels)::
 from __future__ import annotations
 
 import math
-import re
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from .ids import Id, check_id
 
 SCHEMA_VERSION = 1
 TOPIC_ROOT = "forewarn/v1"
 SUBSCRIBE_ALL = f"{TOPIC_ROOT}/+/+/+"
 KINDS = ("telemetry", "events", "state")
 
-_LEVEL = re.compile(r"^[A-Za-z0-9_.\-]{1,64}$")
-
 
 class WireError(ValueError):
     """A topic or payload does not follow the wire contract."""
 
 
-def _check_level(value: str) -> str:
-    if not _LEVEL.match(value):
-        raise ValueError(
-            f"{value!r} is not a valid topic level: use 1-64 characters from A-Z a-z 0-9 _ . -"
-        )
-    return value
-
-
-TopicLevel = Annotated[str, AfterValidator(_check_level)]
+TopicLevel = Id  # a site, gateway, asset or signal name: one topic level
 
 
 def _topic(site: str, gateway: str, kind: str) -> str:
-    return f"{TOPIC_ROOT}/{_check_level(site)}/{_check_level(gateway)}/{kind}"
+    return f"{TOPIC_ROOT}/{check_id(site)}/{check_id(gateway)}/{kind}"
 
 
 def telemetry_topic(site: str, gateway: str) -> str:
@@ -77,8 +68,8 @@ def parse_topic(topic: str) -> tuple[str, str, str]:
         )
     site, gateway, kind = parts[2], parts[3], parts[4]
     try:
-        _check_level(site)
-        _check_level(gateway)
+        check_id(site)
+        check_id(gateway)
     except ValueError as exc:
         raise WireError(f"topic {topic!r}: {exc}") from exc
     return site, gateway, kind
@@ -120,7 +111,7 @@ class Sample(BaseModel):
     @classmethod
     def _finite(cls, values: dict[str, float]) -> dict[str, float]:
         for name, value in values.items():
-            _check_level(name)
+            check_id(name)
             if not math.isfinite(value):
                 raise ValueError(f"signal {name!r} is {value}: only finite numbers are sent")
         return values

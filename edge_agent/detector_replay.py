@@ -1,6 +1,6 @@
-"""Fitting and evaluating the edge agent's anomaly detectors on labelled histories.
+"""Replaying labelled histories through the agent's anomaly detectors, to score and fit them.
 
-The detectors are the agent's own (``edge_agent.processors.anomaly``), fed the rows of
+The detectors are the agent's own (``processors.anomaly``), fed the rows of
 each unit as samples, with the same run-state gating. A row is *flagged* when any of
 its signals raises an anomaly. Against the label column (1 on rows a detector should
 flag):
@@ -21,11 +21,11 @@ from collections.abc import Callable
 
 import numpy as np
 
-from edge_agent.processors.anomaly import AnomalyProcessor
-from edge_agent.settings import DetectorSettings
-from edge_agent.wire import Sample
+from contracts.wire import Sample
+from models.dataset import Dataset, DatasetError, Run, useful_sensors
 
-from .dataset import Dataset, DatasetError, Run, useful_sensors
+from .processors.anomaly import AnomalyProcessor
+from .settings import DetectorSettings
 
 GRID = {"alpha": (0.02, 0.05, 0.1), "threshold": (3.0, 4.0, 5.0, 6.0, 8.0)}
 _EPOCH = dt.datetime(2000, 1, 1, tzinfo=dt.UTC)

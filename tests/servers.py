@@ -21,7 +21,7 @@ import urllib.parse
 import urllib.request
 from pathlib import Path
 
-from .runtime import free_port
+from forewarn.runtime import free_port
 
 
 class ServerMissing(RuntimeError):

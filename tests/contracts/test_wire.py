@@ -2,7 +2,7 @@
 
 import pytest
 
-from edge_agent.wire import (
+from contracts.wire import (
     AnomalyEvent,
     ReadingBatch,
     Sample,

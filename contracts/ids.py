@@ -1,0 +1,34 @@
+"""The one identifier pattern: assets, gateways, sites, signal names, topic levels.
+
+1-64 characters from ``A-Z a-z 0-9 _ . -``: safe as an MQTT topic level, an InfluxDB
+tag or field, a URL path segment and a file name, with nothing to escape.
+
+>>> check_id("pump-01")
+'pump-01'
+>>> check_id("pump 01")
+Traceback (most recent call last):
+...
+ValueError: 'pump 01' is not a valid id or topic level: use 1-64 characters from A-Z a-z 0-9 _ . -
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator
+
+ID_PATTERN = r"^[A-Za-z0-9_.\-]{1,64}$"
+_ID = re.compile(ID_PATTERN)
+
+
+def check_id(value: str) -> str:
+    """Return ``value`` if it is a valid id; raise ValueError saying what is allowed."""
+    if not _ID.match(value):
+        raise ValueError(
+            f"{value!r} is not a valid id or topic level: use 1-64 characters from "
+            "A-Z a-z 0-9 _ . -")
+    return value
+
+
+Id = Annotated[str, AfterValidator(check_id)]
