@@ -160,7 +160,7 @@ def _model_train(args: argparse.Namespace) -> int:
                         search_iter=args.search_iter, threshold=args.threshold,
                         consecutive=args.consecutive, max_false_alarms=args.max_false_alarms,
                         seed=args.seed)
-    train(data, args.out, opts, log=log.info)
+    train(data, args.out, opts, log=log.info, threads=args.threads)
     return 0
 
 
@@ -169,13 +169,15 @@ def _model_evaluate(args: argparse.Namespace) -> int:
 
     from models.dataset import read_rul_file
     from models.evaluate import evaluate, format_metrics, plot_evaluation
+    from models.parallel import default_threads, limit_threads
 
     model, data = _model_and_data(args)
     if args.rul_file:
         truth = read_rul_file(args.rul_file, [r.unit for r in data.runs])
         for r in data.runs:
             r.true_rul = truth[r.unit] + (r.time[-1] - r.time)
-    metrics, scored = evaluate(model, data.runs)
+    with limit_threads(args.threads or default_threads()):
+        metrics, scored = evaluate(model, data.runs, rul_cap=args.rul_cap, log=log.info)
     out = Path(args.out or Path(args.model) / f"evaluation-{Path(args.data).stem}")
     out.mkdir(parents=True, exist_ok=True)
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2, default=float))
@@ -193,23 +195,25 @@ def _model_score(args: argparse.Namespace) -> int:
     import csv
 
     from models.evaluate import score_run
+    from models.parallel import default_threads, limit_threads
 
     model, data = _model_and_data(args)
     ucol, tcol = data.roles["unit"], data.roles["time"]
     rows = 0
-    with open(args.out, "w", newline="") as fh:
+    with open(args.out, "w", newline="") as fh, \
+            limit_threads(args.threads or default_threads()):
         w = csv.writer(fh)
         w.writerow([ucol, tcol, "rul", "risk", "health"])
         for run in data.runs:
             s = score_run(model, run)
             health = model.health(s.rul)
             by_row = {int(i): k for k, i in enumerate(s.index)}
-            for i, t in enumerate(run.time):
+            for i, t in enumerate(run.time_text):  # time as the input wrote it
                 k = by_row.get(i)
                 if k is None:  # stopped: not scored
-                    w.writerow([run.unit, f"{t:.6g}", "", "", ""])
+                    w.writerow([run.unit, t, "", "", ""])
                 else:
-                    w.writerow([run.unit, f"{t:.6g}", f"{s.rul[k]:.4g}", f"{s.risk[k]:.4g}",
+                    w.writerow([run.unit, t, f"{s.rul[k]:.4g}", f"{s.risk[k]:.4g}",
                                 f"{health[k]:.4g}"])
                 rows += 1
     log.info("%d rows of %d units scored into %s", rows, len(data.runs), args.out)
@@ -300,6 +304,10 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("model", help="train, evaluate and apply RUL/risk models and detectors")
     ms = m.add_subparsers(dest="model_command", required=True)
 
+    def threads(q: argparse.ArgumentParser, what: str) -> None:
+        q.add_argument("--threads", type=int, help=f"{what} (default: the cores free now, "
+                       "from the load average; docs/models.md)")
+
     def columns(q: argparse.ArgumentParser) -> None:
         g = q.add_argument_group("column roles (recognised by name when not given)")
         g.add_argument("--unit-col", help="unit/asset id (unit, unit_id, asset, asset_id)")
@@ -333,6 +341,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-false-alarms", type=float, default=0.5,
                    help="false alarms per 100 unit-days (unit-cycles) allowed when choosing")
     t.add_argument("--seed", type=int, default=0)
+    threads(t, "fits run side by side, each on one thread; the model is the same whatever "
+            "this is")
     columns(t)
     t.set_defaults(func=_model_train)
 
@@ -343,6 +353,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "order (truncated test sets)")
     e.add_argument("--out", help="directory for metrics.json and PNGs "
                    "(default: MODEL/evaluation-DATA)")
+    e.add_argument("--rul-cap", type=float, default=125.0,
+                   help="cap on the true RUL for the 'capped' figures (default 125, the "
+                   "published convention); uncapped figures are always reported too")
+    threads(e, "threads for the model's numerical kernels")
     columns(e)
     e.set_defaults(func=_model_evaluate)
 
@@ -350,6 +364,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--model", required=True)
     sc.add_argument("--data", required=True)
     sc.add_argument("--out", required=True, help="CSV to write")
+    threads(sc, "threads for the model's numerical kernels")
     columns(sc)
     sc.set_defaults(func=_model_score)
 

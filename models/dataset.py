@@ -74,6 +74,11 @@ class Run:
     running: np.ndarray | None = None  # 1/0 per row, when the data has a run state
     true_rul: np.ndarray | None = None  # per row, when the data carries it
     label: np.ndarray | None = None  # anomaly label per row, when the data carries it
+    time_text: list[str] = field(default_factory=list)  # the time column as written
+
+    def __post_init__(self) -> None:
+        if not self.time_text:
+            self.time_text = [f"{t:.6g}" for t in self.time]
 
     def __len__(self) -> int:
         return len(self.time)
@@ -267,7 +272,8 @@ def read_runs(path: str | Path, unit_col: str | None = None, time_col: str | Non
             except ValueError as exc:
                 raise DatasetError(f"{path}: unit {unit}: column {col!r}: {exc}") from exc
         runs.append(Run(unit=unit, time=t[order], signals=signals, event=event,
-                        failure_mode=mode, **extra))
+                        failure_mode=mode, time_text=[rows[i][idx[tcol]] for i in order],
+                        **extra))
     if time_unit not in (None, "h", "cycle"):
         raise DatasetError(f"--time-unit must be h or cycle, got {time_unit!r}")
     time_unit = time_unit or ("cycle" if "cycle" in tcol.lower() else "h")

@@ -30,6 +30,7 @@ from .alarm import AlarmRule
 from .dataset import Run
 from .features import unit_features
 from .io import PdmModel
+from .progress import Progress
 
 
 @dataclass
@@ -141,20 +142,36 @@ def _rmse(d: np.ndarray) -> float:
     return float(np.sqrt(np.mean(d**2))) if len(d) else float("nan")
 
 
-def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[ScoredRun]]:
-    """Every metric of the module docstring and the issue, on ``runs``."""
-    meta = model.metadata
-    horizon, cap = model.horizon, model.cap
-    scored = [score_run(model, r) for r in runs]
-    m: dict[str, float] = {"units": len(runs), "rows_scored": int(sum(len(s.index)
-                                                                      for s in scored))}
-    # RUL at each unit's last scored row, where the truth is known; and failure within
-    # the horizon, along every history (rows whose label is known).
-    last_pred, last_true, all_pred, all_true, y, p = [], [], [], [], [], []
+def labelled_risk(scored: list[ScoredRun], horizon: float) -> tuple[np.ndarray, np.ndarray]:
+    """Failure within the horizon (0/1) and the predicted risk, on every scored row whose
+    label is known, all units together."""
+    y, p = [], []
     for s in scored:
         known, label = horizon_labels(s.run, s.times, horizon)
         y.append(label[known])
         p.append(s.risk[known])
+    return (np.concatenate(y) if y else np.empty(0), np.concatenate(p) if p else np.empty(0))
+
+
+EVAL_RUL_CAP = 125.0  # the published convention for capped RUL figures (--rul-cap)
+
+
+def rul_metrics(scored: list[ScoredRun], cap: float, constant: float) -> dict[str, float]:
+    """RUL errors against the true remaining life and against the truth capped at ``cap``.
+
+    At each unit's last scored row (the figure published for truncated test sets) and
+    along all scored rows; ``constant`` is the baseline predictor (the training mean).
+
+    >>> run = Run("u", np.array([0.0, 100.0, 150.0, 200.0]), {})
+    >>> s = ScoredRun(run, np.array([1, 2]), np.array([90.0, 60.0]), np.zeros(2))
+    >>> m = rul_metrics([s], cap=75.0, constant=50.0)
+    >>> m["rul_rmse_last"], m["rul_rmse_last_capped"]  # truth 50 at the last row
+    (10.0, 10.0)
+    >>> round(m["rul_rmse_history"], 3), round(m["rul_rmse_history_capped"], 3)
+    (10.0, 12.748)
+    """
+    last_pred, last_true, all_pred, all_true = [], [], [], []
+    for s in scored:
         truth = s.true_rul()
         if truth is None or len(truth) == 0:
             continue
@@ -162,26 +179,42 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
         last_true.append(truth[-1])
         all_pred.append(s.rul)
         all_true.append(truth)
-    if last_true:
-        lp, lt = np.array(last_pred), np.array(last_true)
-        d = lp - lt
-        dc = lp - np.minimum(lt, cap)
-        constant = meta.get("rul_train_mean", cap)  # the training targets' mean
-        base = constant - np.minimum(lt, cap)
-        ap, at = np.concatenate(all_pred), np.minimum(np.concatenate(all_true), cap)
-        m.update({
-            "rul_units": len(lt),
-            "rul_rmse_last": _rmse(d), "rul_mae_last": float(np.mean(np.abs(d))),
-            "rul_rmse_last_capped": _rmse(dc),
-            "rul_phm_score_last": phm_score(d),
-            "rul_phm_score_last_capped": phm_score(dc),
-            "rul_rmse_constant_mean_last_capped": _rmse(base),
-            "rul_rmse_ratio_to_constant": _rmse(dc) / max(_rmse(base), 1e-9),
-            "rul_rmse_history_capped": _rmse(ap - at),
-            "rul_mae_history_capped": float(np.mean(np.abs(ap - at))),
-            "rul_rmse_history_constant_mean": _rmse(constant - at),
-        })
-    yy, pp = np.concatenate(y) if y else np.empty(0), np.concatenate(p) if p else np.empty(0)
+    if not last_true:
+        return {}
+    lp, lt = np.array(last_pred), np.array(last_true)
+    ap, at = np.concatenate(all_pred), np.concatenate(all_true)
+    d, dc = lp - lt, lp - np.minimum(lt, cap)
+    h, hc = ap - at, ap - np.minimum(at, cap)
+    base = constant - np.minimum(lt, cap)
+    return {
+        "rul_units": len(lt), "rul_rows": len(at),
+        "rul_rmse_history": _rmse(h), "rul_rmse_history_capped": _rmse(hc),
+        "rul_mae_history_capped": float(np.mean(np.abs(hc))),
+        "rul_rmse_history_constant_mean": _rmse(constant - np.minimum(at, cap)),
+        "rul_rmse_last": _rmse(d), "rul_mae_last": float(np.mean(np.abs(d))),
+        "rul_rmse_last_capped": _rmse(dc),
+        "rul_phm_score_last": phm_score(d),
+        "rul_phm_score_last_capped": phm_score(dc),
+        "rul_rmse_constant_mean_last_capped": _rmse(base),
+        "rul_rmse_ratio_to_constant": _rmse(dc) / max(_rmse(base), 1e-9),
+    }
+
+
+def evaluate(model: PdmModel, runs: list[Run], rul_cap: float = EVAL_RUL_CAP,
+             log=None) -> tuple[dict[str, float], list[ScoredRun]]:
+    """Every metric of the module docstring, on ``runs``; capped RUL figures cap the truth
+    at ``rul_cap`` (a stated convention, not the model's own cap)."""
+    horizon = model.horizon
+    progress = Progress(len(runs), "units scored", log)
+    scored = []
+    for r in runs:
+        scored.append(score_run(model, r))
+        progress.step()
+    m: dict[str, float] = {"units": len(runs), "rows_scored": int(sum(len(s.index)
+                                                                      for s in scored)),
+                           "rul_cap_evaluation": float(rul_cap), "rul_cap_model": model.cap}
+    m.update(rul_metrics(scored, rul_cap, model.metadata.get("rul_train_mean", model.cap)))
+    yy, pp = labelled_risk(scored, horizon)
     if len(set(yy)) == 2:
         m["roc_auc"] = float(roc_auc_score(yy, pp))
         m["pr_auc"] = float(average_precision_score(yy, pp))
@@ -191,22 +224,28 @@ def evaluate(model: PdmModel, runs: list[Run]) -> tuple[dict[str, float], list[S
     return m, scored
 
 
-def format_metrics(m: dict[str, float], time_unit: str = "h") -> str:
-    """The evaluate report, one metric per line."""
+def format_metrics(m: dict[str, float], time_unit: str = "h",
+                   all_rows_only: bool = False) -> str:
+    """The evaluate report, one metric per line; ``all_rows_only`` leaves out the figures
+    at each unit's last row (for run-to-failure units that row is the failure itself)."""
     unit = "h" if time_unit == "h" else "cycles"
+    cap = f"{m.get('rul_cap_evaluation', EVAL_RUL_CAP):g}"
     labels = {
         "units": "units", "rows_scored": "rows scored",
-        "rul_units": "units with known RUL",
-        "rul_rmse_last": f"RUL RMSE at last row ({unit})",
-        "rul_mae_last": f"RUL MAE at last row ({unit})",
-        "rul_rmse_last_capped": "RUL RMSE at last row, truth capped",
-        "rul_phm_score_last": "PHM score at last row (lower is better)",
-        "rul_phm_score_last_capped": "PHM score at last row, truth capped",
+        "rul_cap_evaluation": f"RUL cap for 'capped' figures ({unit}, --rul-cap)",
+        "rul_cap_model": f"  the model's own training cap ({unit})",
+        "rul_units": "units with known RUL", "rul_rows": "rows with known RUL",
+        "rul_rmse_history": f"RUL RMSE along histories, vs true RUL ({unit})",
+        "rul_rmse_history_capped": f"RUL RMSE along histories, vs truth capped at {cap}",
+        "rul_mae_history_capped": f"RUL MAE along histories, vs truth capped at {cap}",
+        "rul_rmse_history_constant_mean": "  constant-mean predictor, same rows",
+        "rul_rmse_last": f"RUL RMSE at last row, vs true RUL ({unit})",
+        "rul_mae_last": f"RUL MAE at last row, vs true RUL ({unit})",
+        "rul_rmse_last_capped": f"RUL RMSE at last row, vs truth capped at {cap}",
+        "rul_phm_score_last": "PHM score at last row, vs true RUL (lower is better)",
+        "rul_phm_score_last_capped": f"PHM score at last row, vs truth capped at {cap}",
         "rul_rmse_constant_mean_last_capped": "  constant-mean predictor, same rows",
         "rul_rmse_ratio_to_constant": "  ratio model / constant mean",
-        "rul_rmse_history_capped": "RUL RMSE along histories, truth capped",
-        "rul_mae_history_capped": "RUL MAE along histories, truth capped",
-        "rul_rmse_history_constant_mean": "  constant-mean predictor, same rows",
         "roc_auc": "failure within horizon: ROC-AUC", "pr_auc": "failure within horizon: PR-AUC",
         "positive_share": "  share of rows within horizon",
         "failures": "failures in view", "warned": "failures warned",
@@ -217,15 +256,21 @@ def format_metrics(m: dict[str, float], time_unit: str = "h") -> str:
         "exposure_unit_days": "  exposure (unit-days)",
         "exposure_unit_cycles": "  exposure (unit-cycles)",
     }
+    last_row = {"rul_rmse_last", "rul_mae_last", "rul_rmse_last_capped", "rul_phm_score_last",
+                "rul_phm_score_last_capped", "rul_rmse_constant_mean_last_capped",
+                "rul_rmse_ratio_to_constant"}
     lines = []
     for k, v in m.items():
+        if all_rows_only and k in last_row:
+            continue
         text = f"{v:,.4g}" if isinstance(v, float) else f"{v:,}"
-        lines.append(f"{labels.get(k, k):<44} {text}")
+        lines.append(f"{labels.get(k, k):<52} {text}")
     return "\n".join(lines)
 
 
 def plot_evaluation(model: PdmModel, scored: list[ScoredRun], out_dir, n_units: int = 6):
-    """Two PNGs: predicted vs true RUL, and risk along time for a few failing units."""
+    """Three PNGs: predicted vs true RUL; risk along time for the failing units worth a
+    look (``plot_selection``); the reliability diagram of the risk probabilities."""
     from pathlib import Path
 
     import matplotlib
@@ -259,21 +304,92 @@ def plot_evaluation(model: PdmModel, scored: list[ScoredRun], out_dir, n_units: 
     fig.savefig(rul_png, dpi=90)
     plt.close(fig)
 
-    failing = [s for s in scored if s.failure_time is not None and len(s.index)][:n_units]
-    fig, axes = plt.subplots(max(1, len(failing)), 1, figsize=(9, 1.6 * max(1, len(failing))),
+    chosen = plot_selection(scored, model.alarm_rule, horizon, n_units)
+    fig, axes = plt.subplots(max(1, len(chosen)), 1, figsize=(9, 1.6 * max(1, len(chosen))),
                              sharex=False, squeeze=False)
-    for ax, s in zip(axes[:, 0], failing, strict=False):
+    for ax, (s, why) in zip(axes[:, 0], chosen, strict=False):
         f = s.failure_time
         ax.plot(s.times, s.risk, lw=0.9, color="#2563eb")
         ax.axhline(model.threshold, color="#6b7280", ls=":", lw=1)
         ax.axvspan(f - horizon, f, color="#fecaca", alpha=0.5)  # type: ignore[operator]
+        ax.set_xlim(min(s.times[0], f - 2 * horizon), f + 0.05 * horizon)  # type: ignore[operator]
         ax.set_ylim(-0.02, 1.02)
         ax.set_ylabel(s.run.unit, fontsize=7)
+        ax.text(0.01, 0.85, why, transform=ax.transAxes, fontsize=7)
         ax.grid(alpha=0.3)
+    if not chosen:
+        axes[0, 0].text(0.5, 0.5, "no unit's history reaches its warning window",
+                        ha="center", transform=axes[0, 0].transAxes)
     axes[0, 0].set_title(f"failure risk along time (threshold dotted; red: the {horizon:g} "
                          f"{unit} before failure)", fontsize=9)
     fig.tight_layout()
     risk_png = out / "risk_along_time.png"
     fig.savefig(risk_png, dpi=90)
     plt.close(fig)
-    return [rul_png, risk_png]
+
+    centres, observed, counts = calibration(scored, horizon)
+    fig, (ax, axn) = plt.subplots(2, 1, figsize=(5.5, 6.5), height_ratios=(3, 1), sharex=True)
+    ax.plot([0, 1], [0, 1], color="#9ca3af", ls="--", lw=1, label="perfectly calibrated")
+    shown = counts > 0
+    ax.plot(centres[shown], observed[shown], "o-", color="#1d4ed8", label="this model")
+    ax.set_ylabel(f"observed share failing within {horizon:g} {unit}")
+    ax.set_title("reliability of the risk probabilities (rows with a known label)", fontsize=9)
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    axn.bar(centres, counts, width=0.09, color="#93c5fd")
+    axn.set_yscale("log")
+    axn.set_xlabel("predicted risk")
+    axn.set_ylabel("rows")
+    fig.tight_layout()
+    calibration_png = out / "risk_calibration.png"
+    fig.savefig(calibration_png, dpi=90)
+    plt.close(fig)
+    return [rul_png, risk_png, calibration_png]
+
+
+def plot_selection(scored: list[ScoredRun], rule: AlarmRule, horizon: float,
+                   n: int = 6) -> list[tuple[ScoredRun, str]]:
+    """The failing units worth a risk plot, each with why it was picked.
+
+    Only units whose history reaches their warning window (``[F - horizon, F]``) can show
+    a warning. Of those: the worst misses first (not warned, then the shortest leads, at
+    most half of the warned units), then the other warned units spread evenly by lead.
+    """
+    candidates = []
+    for s in scored:
+        f = s.failure_time
+        if f is None or not len(s.index) or s.times[-1] < f - horizon:
+            continue
+        window = f - horizon
+        starts = [max(a, window) for a, b in rule.episodes(s.times, s.risk)
+                  if b >= window and a <= f]
+        lead = f - min(starts) if starts else None
+        candidates.append((s, lead))
+    missed = [(s, "missed: no alarm in the warning window") for s, lead in candidates
+              if lead is None]
+    warned = sorted(((s, lead) for s, lead in candidates if lead is not None),
+                    key=lambda c: c[1])
+    worst = missed[:n]
+    k = min(len(warned) // 2, max(0, n - len(worst)) // 2)
+    worst += [(s, f"short lead: {lead:.3g}") for s, lead in warned[:k]]
+    rest = warned[k:]
+    room = n - len(worst)
+    if room > 0 and rest:
+        picks = np.unique(np.linspace(0, len(rest) - 1, min(room, len(rest))).round()
+                          .astype(int))
+        worst += [(rest[i][0], f"lead {rest[i][1]:.3g}") for i in picks]
+    return worst
+
+
+def calibration(scored: list[ScoredRun], horizon: float, bins: int = 10
+                ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per bin of predicted risk: its centre, the observed share of rows failing within the
+    horizon (NaN where empty), and the number of rows (rows with a known label only)."""
+    yy, pp = labelled_risk(scored, horizon)
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    which = np.clip(np.digitize(pp, edges[1:-1]), 0, bins - 1)
+    counts = np.bincount(which, minlength=bins).astype(float)
+    hits = np.bincount(which, weights=yy.astype(float), minlength=bins)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        observed = np.where(counts > 0, hits / counts, np.nan)
+    return (edges[:-1] + edges[1:]) / 2, observed, counts

@@ -5,12 +5,13 @@ Steps (``train``):
 1. Pick the useful sensors and split the units 80/20 (never rows of one unit on
    both sides).
 2. On the training units: fit the regime normaliser, build features, and search a
-   bounded number of hyper-parameter settings for each model with folds grouped by unit.
+   bounded number of hyper-parameter settings for each model with folds grouped by unit
+   (independent fits side by side, each on one kernel thread: ``models.parallel``).
 3. Fit the RUL regressor (capped target) and the calibrated risk classifier, and choose
    the alarm threshold and consecutive count on out-of-fold risk: the most failures
    warned, with the longest median lead, within the false-alarm budget.
-4. Report every metric of ``forewarn model evaluate`` on the held-out units, then refit
-   on all units and save the model directory.
+4. Report the held-out units' figures along all their rows, then refit on all units and
+   save the model directory.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
-from sklearn.model_selection import GridSearchCV, GroupKFold, ParameterSampler
+from sklearn.base import clone
+from sklearn.metrics import get_scorer
+from sklearn.model_selection import GroupKFold, ParameterSampler
 
 from .alarm import AlarmRule
 from .dataset import Dataset, DatasetError, Run, useful_sensors
@@ -37,6 +40,8 @@ from .evaluate import (
 )
 from .features import DEFAULT_WINDOWS, FeatureSpec, RegimeNormaliser
 from .io import PdmModel, save_model
+from .parallel import default_threads, kernel_threads, limit_threads, run_tasks
+from .progress import Progress
 from .risk import FailureRiskClassifier
 from .rul import RulRegressor
 
@@ -112,8 +117,23 @@ def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: f
                     scored)
 
 
+def _fit_and_score(estimator, params: dict, X, y, train, test, scoring: str) -> float:
+    """One search fit: ``params`` fitted on ``train``, scored on ``test`` (NaN if it fails)."""
+    try:
+        model = clone(estimator).set_params(**params).fit(X[train], y[train])
+        return float(get_scorer(scoring)(model, X[test], y[test]))
+    except (ValueError, ArithmeticError):
+        return float("nan")
+
+
+def _fit_one(estimator, X, y, fit_params: dict):
+    return estimator.fit(X, y, **fit_params)
+
+
 def _search(estimator, linear: list[dict], X, y, groups, n_iter: int, scoring: str,
-            seed: int, log: Callable[[str], None]) -> tuple[dict, float | None]:
+            seed: int, log: Callable[[str], None], threads: int = 1,
+            seen: set[int] | None = None) -> tuple[dict, float | None]:
+    """The candidate with the best mean score over 3 unit-grouped folds (first on ties)."""
     if n_iter <= 0 or len(np.unique(groups)) < 3:
         return {}, None
     units = np.unique(groups)
@@ -129,17 +149,24 @@ def _search(estimator, linear: list[dict], X, y, groups, n_iter: int, scoring: s
                 break
         mask = np.isin(groups, keep)
         X, y, groups = X[mask], y[mask], groups[mask]
-    trees = list(ParameterSampler(_TREES, n_iter=n_iter, random_state=seed))
-    grid = [{k: [v] for k, v in p.items()} for p in [*linear, *trees]]
-    log(f"  searching {len(grid)} settings x 3 unit folds for {type(estimator).__name__} "
-        f"on {len(X):,} rows...")
-    search = GridSearchCV(estimator, grid, scoring=scoring, cv=GroupKFold(n_splits=3),
-                          n_jobs=1, refit=False)
-    search.fit(X, y, groups=groups)
-    best = search.best_params_
-    log(f"  search ({len(grid)} settings, {len(X):,} rows, 3 unit folds): best {scoring} "
-        f"{search.best_score_:.4g} with {best}")
-    return best, float(search.best_score_)
+    candidates = [*linear, *ParameterSampler(_TREES, n_iter=n_iter, random_state=seed)]
+    folds = list(GroupKFold(n_splits=3).split(X, y, groups))
+    name = type(estimator).__name__
+    log(f"  searching {len(candidates)} settings x 3 unit folds for {name} on {len(X):,} "
+        f"rows ({threads} at a time)...")
+    tasks = [(estimator, params, X, y, train, test, scoring)
+             for params in candidates for train, test in folds]
+    scores = np.array(run_tasks(_fit_and_score, tasks, threads,
+                                Progress(len(tasks), f"{name} search fits", log), seen))
+    means = scores.reshape(len(candidates), len(folds)).mean(axis=1)
+    if not np.any(np.isfinite(means)):
+        log(f"  every {name} search fit failed: default settings")
+        return {}, None
+    best_index = int(np.nanargmax(means))
+    best = candidates[best_index]
+    log(f"  search ({len(candidates)} settings, {len(X):,} rows, 3 unit folds): best "
+        f"{scoring} {means[best_index]:.4g} with {best}")
+    return best, float(means[best_index])
 
 
 def choose_alarm(scored: list[tuple[ScoredRun, np.ndarray]], horizon: float, time_unit: str,
@@ -165,7 +192,8 @@ def choose_alarm(scored: list[tuple[ScoredRun, np.ndarray]], horizon: float, tim
 
 def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOptions,
          horizon: float, cap: float, interval: float, log: Callable[[str], None],
-         params: tuple[dict, dict] | None = None):
+         params: tuple[dict, dict] | None = None, threads: int = 1,
+         seen: set[int] | None = None):
     spec = FeatureSpec(sensors=tuple(sensors), settings=tuple(settings), windows=opts.windows,
                        baseline=opts.baseline, sample_interval=interval, use_age=opts.use_age)
     S = np.vstack([r.matrix(sensors)[r.running_rows()] for r in runs])
@@ -179,11 +207,11 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
         rul_params, rul_score = _search(RulRegressor(cap=cap), RUL_LINEAR, m.X[m.rul_rows],
                                         m.rul_y[m.rul_rows], m.groups[m.rul_rows],
                                         opts.search_iter, "neg_root_mean_squared_error",
-                                        opts.seed, log)
+                                        opts.seed, log, threads, seen)
         risk_params, risk_score = _search(FailureRiskClassifier(calibration="none"),
                                           RISK_LINEAR, m.X[m.risk_rows], m.risk_y[m.risk_rows],
                                           m.groups[m.risk_rows], opts.search_iter,
-                                          "average_precision", opts.seed, log)
+                                          "average_precision", opts.seed, log, threads, seen)
         search_info = {"rul": {"params": rul_params, "neg_rmse": rul_score},
                        "risk": {"params": risk_params, "average_precision": risk_score},
                        "tree_settings_tried": opts.search_iter,
@@ -191,9 +219,10 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
         params = (rul_params, risk_params)
     log(f"  fitting the RUL regressor and the calibrated risk classifier on {len(m.X):,} "
         "rows...")
-    rul = RulRegressor(cap=cap, **params[0]).fit(m.X[m.rul_rows], m.rul_y[m.rul_rows])
-    risk = FailureRiskClassifier(**params[1])
-    risk.fit(m.X[m.risk_rows], m.risk_y[m.risk_rows], groups=m.groups[m.risk_rows])
+    rul, risk = run_tasks(_fit_one, [
+        (RulRegressor(cap=cap, **params[0]), m.X[m.rul_rows], m.rul_y[m.rul_rows], {}),
+        (FailureRiskClassifier(**params[1]), m.X[m.risk_rows], m.risk_y[m.risk_rows],
+         {"groups": m.groups[m.risk_rows]})], threads, seen=seen)
     # Out-of-fold risk along each unit's labelled rows, to choose the alarm on.
     oof = risk.oof_proba_ if risk.oof_proba_ is not None else risk.predict_proba(
         m.X[m.risk_rows])[:, 1]
@@ -211,9 +240,23 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
 
 
 def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
-          log: Callable[[str], None] = print) -> dict:
-    """Fit on 80% of the units, report on the other 20%, then refit on all and save."""
+          log: Callable[[str], None] = print, threads: int | None = None) -> dict:
+    """Fit on 80% of the units, report on the other 20%, then refit on all and save.
+
+    ``threads``: fits run side by side (default: the free cores, ``models.parallel``);
+    the model is the same whatever it is.
+    """
     opts = opts or TrainOptions()
+    threads = threads or default_threads()
+    log(f"training with {threads} fit(s) at a time, one kernel thread each")
+    seen: set[int] = set()
+    with limit_threads(1):
+        seen.add(kernel_threads())
+        return _train(data, out, opts, log, threads, seen)
+
+
+def _train(data: Dataset, out: str | Path, opts: TrainOptions, log: Callable[[str], None],
+           threads: int, seen: set[int]) -> dict:
     runs = [r for r in data.runs if len(r) >= 2]
     failed = [r for r in runs if r.failure_time() is not None]
     if len(runs) < 5 or len(failed) < 3:
@@ -243,21 +286,24 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
     log(f"held-out check: training on {len(train_runs)} units, testing on {len(test_runs)} "
         "(split by unit)")
     spec, norm, rul, risk, replay, params, search_info, rul_mean = _fit(
-        train_runs, sensors, data.settings, opts, horizon, cap, interval, log)
+        train_runs, sensors, data.settings, opts, horizon, cap, interval, log,
+        threads=threads, seen=seen)
     threshold, consecutive, chosen = choose_alarm(replay, horizon, time_unit,
                                                   opts.max_false_alarms, opts.threshold,
                                                   opts.consecutive)
     meta = {"horizon": horizon, "rul_cap": cap, "threshold": threshold,
             "consecutive": consecutive, "time_unit": time_unit, "rul_train_mean": rul_mean}
     held = PdmModel(spec, norm, rul, risk, dict(meta))
-    metrics, _ = evaluate(held, test_runs)
+    metrics, _ = evaluate(held, test_runs, log=log)
     log(f"alarm chosen on out-of-fold risk: threshold {threshold:g}, {consecutive} "
         "consecutive")
-    log("held-out units:\n" + format_metrics(metrics, time_unit))
+    log(f"the {len(test_runs)} held-back units (never seen in training), along all their "
+        "rows:\n" + format_metrics(metrics, time_unit, all_rows_only=True))
 
     log(f"final fit on all {len(runs)} units")
     spec, norm, rul, risk, replay, _, _, rul_mean = _fit(
-        runs, sensors, data.settings, opts, horizon, cap, interval, log, params=params)
+        runs, sensors, data.settings, opts, horizon, cap, interval, log, params=params,
+        threads=threads, seen=seen)
     threshold, consecutive, chosen = choose_alarm(replay, horizon, time_unit,
                                                   opts.max_false_alarms, opts.threshold,
                                                   opts.consecutive)
@@ -275,6 +321,7 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
         "regimes": norm.n_regimes_, "units": len(runs),
         "failures": len(failed), "options": asdict(opts),
         "search": search_info, "alarm_out_of_fold": chosen, "metrics": metrics,
+        "threads": {"fits_at_a_time": threads, "kernel_threads_seen": sorted(seen)},
     })
     save_model(out, model)
     log(f"model written to {out}")
