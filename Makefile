@@ -53,6 +53,7 @@ bench: venv system-deps
 	$(PY) bench/simulator_scale.py
 	$(PY) bench/model_full_run.py
 	$(PY) bench/detector_fit.py
+	$(PY) bench/train_busy.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

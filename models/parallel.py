@@ -4,15 +4,15 @@
 and k-means, BLAS in the linear models), in this process and in its workers. A kernel's
 result can depend on how its sums are split between threads, so only then does the same
 data with the same seed give the same model whatever the thread count. The cores are used
-one level up: independent fits (search candidates × folds, the RUL and the risk model)
-run side by side in ``threads`` worker processes.
+one level up: independent work (units' features, search candidates × folds, the RUL and
+the risk model) runs side by side in ``threads`` worker processes. Those do not spin
+while they wait, so the default is every core this process may use: on a busy 2-core
+machine two workers still finished sooner than one (``bench/train_busy.py``).
 
-**Evaluation and scoring** only predict, row by row; their kernels are limited to
-``threads`` (a tree ensemble's OpenMP threads spin while they wait for each other, so
-more threads than free cores stall them).
-
-The default is the cores this process may use less the one-minute load average, at
-least one: on a 2-core machine with another job running, one.
+**Evaluation and scoring** only predict; their kernels are limited to ``threads``,
+by default the free cores (``default_threads``): the cores this process may use less the
+one-minute load average, at least one. A tree ensemble's OpenMP threads spin while they
+wait for each other, so more of them than free cores stall it.
 """
 
 from __future__ import annotations

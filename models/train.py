@@ -40,7 +40,7 @@ from .evaluate import (
 )
 from .features import DEFAULT_WINDOWS, FeatureSpec, RegimeNormaliser
 from .io import PdmModel, save_model
-from .parallel import default_threads, kernel_threads, limit_threads, run_tasks
+from .parallel import available_cores, kernel_threads, limit_threads, run_tasks
 from .progress import Progress
 from .risk import FailureRiskClassifier
 from .rul import RulRegressor
@@ -86,14 +86,22 @@ class Matrices:
     scored: list[ScoredRun]  # index into rows per run, to replay alarms
 
 
+def _featurize_units(spec: FeatureSpec, norm: RegimeNormaliser, runs: list[Run]
+                     ) -> list[tuple[np.ndarray, np.ndarray]]:
+    return [featurize(spec, norm, run) for run in runs]
+
+
 def build(runs: list[Run], spec: FeatureSpec, norm: RegimeNormaliser, horizon: float,
-          cap: float, log: Callable[[str], None] | None = None) -> Matrices:
+          cap: float, log: Callable[[str], None] | None = None, threads: int = 1) -> Matrices:
+    """Features and targets of every unit; units are featurized ``threads`` at a time."""
+    chunk = max(1, min(10, len(runs) // (4 * max(1, threads)) or 1))
+    tasks = [(spec, norm, runs[i: i + chunk]) for i in range(0, len(runs), chunk)]
+    features = [f for part in run_tasks(_featurize_units, tasks, threads,
+                                        Progress(len(tasks), f"features ({len(runs)} units, "
+                                                 f"{chunk} per step)", log))
+                for f in part]
     Xs, groups, rul_rows, rul_y, risk_rows, risk_y, scored = [], [], [], [], [], [], []
-    step = max(1, len(runs) // 5)
-    for i, run in enumerate(runs):
-        if log and i and i % step == 0:
-            log(f"  features: {i}/{len(runs)} units")
-        X, idx = featurize(spec, norm, run)
+    for run, (X, idx) in zip(runs, features, strict=True):
         if len(X) == 0:
             continue
         t = run.time[idx]
@@ -199,7 +207,7 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
     S = np.vstack([r.matrix(sensors)[r.running_rows()] for r in runs])
     C = np.vstack([r.matrix(settings)[r.running_rows()] for r in runs])
     norm = RegimeNormaliser(tuple(sensors), tuple(settings), random_state=opts.seed).fit(S, C)
-    m = build(runs, spec, norm, horizon, cap, log)
+    m = build(runs, spec, norm, horizon, cap, log, threads)
     log(f"  {len(m.X):,} feature rows x {m.X.shape[1]} features from {len(m.scored)} units; "
         f"{norm.n_regimes_} operating regime(s)")
     search_info: dict = {}
@@ -243,11 +251,11 @@ def train(data: Dataset, out: str | Path, opts: TrainOptions | None = None,
           log: Callable[[str], None] = print, threads: int | None = None) -> dict:
     """Fit on 80% of the units, report on the other 20%, then refit on all and save.
 
-    ``threads``: fits run side by side (default: the free cores, ``models.parallel``);
-    the model is the same whatever it is.
+    ``threads``: fits run side by side (default: every core this process may use,
+    ``models.parallel``); the model is the same whatever it is.
     """
     opts = opts or TrainOptions()
-    threads = threads or default_threads()
+    threads = threads or available_cores()
     log(f"training with {threads} fit(s) at a time, one kernel thread each")
     seen: set[int] = set()
     with limit_threads(1):
