@@ -7,7 +7,8 @@ bounded search tries both. A monotone (isotonic) map fitted on out-of-fold score
 turns the score into a probability. The folds split by unit when
 ``groups`` are passed to ``fit`` — rows of one unit are never on both sides — and
 the out-of-fold probabilities are kept in ``oof_proba_`` so a deployment threshold
-can be chosen on rows the trees did not see.
+can be chosen on rows the trees did not see. The full and the fold models are independent
+fits: ``n_jobs`` of them run side by side (``models.parallel``), with the same result.
 """
 
 from __future__ import annotations
@@ -24,12 +25,21 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.multiclass import unique_labels
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from .parallel import run_tasks
+
+
+def _fit_booster(booster, X, y, X_out):
+    """Fit ``booster``; with ``X_out``, its probabilities there (an out-of-fold score)."""
+    booster.fit(X, y)
+    return booster, None if X_out is None else booster.predict_proba(X_out)[:, 1]
+
 
 class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
     def __init__(self, kind: str = "trees", max_iter: int = 200, learning_rate: float = 0.1,
                  max_leaf_nodes: int = 15, min_samples_leaf: int = 20,
                  l2_regularization: float = 1.0, C: float = 1.0,
-                 calibration: str = "isotonic", cv: int = 3, random_state: int | None = 0):
+                 calibration: str = "isotonic", cv: int = 3, random_state: int | None = 0,
+                 n_jobs: int = 1):
         self.kind = kind
         self.C = C
         self.max_iter = max_iter
@@ -40,6 +50,7 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
         self.calibration = calibration
         self.cv = cv
         self.random_state = random_state
+        self.n_jobs = n_jobs
 
     def _booster(self):
         if self.kind == "linear":
@@ -57,36 +68,36 @@ class FailureRiskClassifier(ClassifierMixin, BaseEstimator):
     def fit(self, X, y, groups=None):
         X, y = validate_data(self, X, y, ensure_all_finite="allow-nan")
         self.classes_ = unique_labels(y)
-        self.booster_ = self._booster().fit(X, y)
+        splits = (self._folds(X, y, groups)
+                  if self.calibration == "isotonic" and len(self.classes_) == 2 else [])
+        fitted = run_tasks(_fit_booster, [(self._booster(), X, y, None)] + [
+            (self._booster(), X[train], y[train], X[test]) for train, test in splits],
+            self.n_jobs)
+        self.booster_ = fitted[0][0]
         self.n_iter_ = (self.booster_.n_iter_ if self.kind == "trees"
                         else int(np.max(self.booster_[-1].n_iter_)))
         self.calibrator_ = None
         self.oof_proba_ = None
-        if self.calibration == "isotonic" and len(self.classes_) == 2:
-            oof = self._out_of_fold(X, y, groups)
-            if oof is not None:
-                positive = (y == self.classes_[1]).astype(float)
-                self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0,
-                                                      y_max=1.0).fit(oof, positive)
-                self.oof_proba_ = self.calibrator_.predict(oof)
+        if splits:
+            oof = np.full(len(y), np.nan)
+            for (_, test), (_, proba) in zip(splits, fitted[1:], strict=True):
+                oof[test] = proba
+            positive = (y == self.classes_[1]).astype(float)
+            self.calibrator_ = IsotonicRegression(out_of_bounds="clip", y_min=0.0,
+                                                  y_max=1.0).fit(oof, positive)
+            self.oof_proba_ = self.calibrator_.predict(oof)
         return self
 
-    def _out_of_fold(self, X, y, groups) -> np.ndarray | None:
-        """Scores of each row from trees fitted without its unit (or fold)."""
+    def _folds(self, X, y, groups) -> list[tuple[np.ndarray, np.ndarray]]:
+        """Folds by unit (or stratified); none when a fold's training side lacks a class."""
         if groups is not None and len(np.unique(groups)) >= self.cv:
-            splits = GroupKFold(n_splits=self.cv).split(X, y, groups)
+            splits = list(GroupKFold(n_splits=self.cv).split(X, y, groups))
         elif np.min(np.unique(y, return_counts=True)[1]) >= self.cv:
-            splits = StratifiedKFold(n_splits=self.cv, shuffle=True,
-                                     random_state=self.random_state).split(X, y)
+            splits = list(StratifiedKFold(n_splits=self.cv, shuffle=True,
+                                          random_state=self.random_state).split(X, y))
         else:
-            return None
-        oof = np.full(len(y), np.nan)
-        for train, test in splits:
-            if len(np.unique(y[train])) < 2:
-                return None
-            booster = self._booster().fit(X[train], y[train])
-            oof[test] = booster.predict_proba(X[test])[:, 1]
-        return oof
+            return []
+        return splits if all(len(np.unique(y[train])) == 2 for train, _ in splits) else []
 
     def predict_proba(self, X) -> np.ndarray:
         check_is_fitted(self)

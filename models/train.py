@@ -227,10 +227,12 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
         params = (rul_params, risk_params)
     log(f"  fitting the RUL regressor and the calibrated risk classifier on {len(m.X):,} "
         "rows...")
+    # The risk model's full and out-of-fold fits run side by side; the RUL model is one fit.
     rul, risk = run_tasks(_fit_one, [
         (RulRegressor(cap=cap, **params[0]), m.X[m.rul_rows], m.rul_y[m.rul_rows], {}),
-        (FailureRiskClassifier(**params[1]), m.X[m.risk_rows], m.risk_y[m.risk_rows],
-         {"groups": m.groups[m.risk_rows]})], threads, seen=seen)
+        (FailureRiskClassifier(**params[1], n_jobs=threads), m.X[m.risk_rows],
+         m.risk_y[m.risk_rows], {"groups": m.groups[m.risk_rows]})], 1, seen=seen)
+    risk.set_params(n_jobs=1)  # how it was fitted here, not part of the model
     # Out-of-fold risk along each unit's labelled rows, to choose the alarm on.
     oof = risk.oof_proba_ if risk.oof_proba_ is not None else risk.predict_proba(
         m.X[m.risk_rows])[:, 1]
