@@ -322,6 +322,7 @@ def plot_evaluation(model: PdmModel, scored: list[ScoredRun], out_dir, n_units: 
                         ha="center", transform=axes[0, 0].transAxes)
     axes[0, 0].set_title(f"failure risk along time (threshold dotted; red: the {horizon:g} "
                          f"{unit} before failure)", fontsize=9)
+    axes[-1, 0].set_xlabel(f"time ({unit})")
     fig.tight_layout()
     risk_png = out / "risk_along_time.png"
     fig.savefig(risk_png, dpi=90)

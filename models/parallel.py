@@ -5,9 +5,9 @@ and k-means, BLAS in the linear models), in this process and in its workers. A k
 result can depend on how its sums are split between threads, so only then does the same
 data with the same seed give the same model whatever the thread count. The cores are used
 one level up: independent work (units' features, search candidates × folds, the risk
-model's full and out-of-fold fits) runs side by side in ``threads`` worker processes. Those do not spin
-while they wait, so the default is every core this process may use: on a busy 2-core
-machine two workers still finished sooner than one (``bench/train_busy.py``).
+model's full and out-of-fold fits) runs side by side in ``threads`` worker processes.
+Those do not spin while they wait, so the default is every core this process may use: on
+a busy 2-core machine two workers still finished sooner than one (``bench/train_busy.py``).
 
 **Evaluation and scoring** only predict; their kernels are limited to ``threads``,
 by default the free cores (``default_threads``): the cores this process may use less the
