@@ -384,8 +384,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
-    from models.dataset import DatasetError
-    from models.io import ModelLoadError
+    from models.errors import DatasetError, ModelLoadError  # no numpy or scikit-learn
 
     try:
         return args.func(args)

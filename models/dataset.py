@@ -43,6 +43,7 @@ from pathlib import Path
 
 import numpy as np
 
+from .errors import DatasetError
 from .features import RUN_SIGNAL
 
 UNIT_NAMES = ("unit", "unit_id", "asset", "asset_id")
@@ -56,10 +57,6 @@ RUL_NAMES = ("rul", "RUL", "true_rul")
 RUN_NAMES = (RUN_SIGNAL,)
 LABEL_NAMES = ("label", "anomaly")
 SETTING_PREFIXES = ("setting", "op_setting")
-
-
-class DatasetError(ValueError):
-    """The history file cannot be used for training or scoring."""
 
 
 @dataclass

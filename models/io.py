@@ -19,17 +19,10 @@ import numpy as np
 import sklearn
 
 from .alarm import AlarmRule
+from .errors import ModelLoadError, SensorMismatch
 from .features import FeatureSpec, FeatureState, RegimeNormaliser, feature_names
 
 FORMAT_VERSION = 2
-
-
-class ModelLoadError(RuntimeError):
-    """A model directory is missing, corrupt, or was made with incompatible libraries."""
-
-
-class SensorMismatch(ModelLoadError):
-    """The data does not carry the sensors the model was trained on."""
 
 
 def _versions() -> dict[str, str]:
