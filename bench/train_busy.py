@@ -12,21 +12,18 @@ Three trainings of the same data and seed:
 3. busy, with ``--threads 1`` (leaving the other job its core).
 
 The figure of merit is each run's time as a ratio to the idle run, measured here in the
-same invocation; every run must produce the same model (compared attribute by attribute).
+same invocation; every run must produce the same model (``PdmModel.digest``: every fitted
+attribute).
 """
 
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
-import pickle
 import subprocess
 import sys
 import time
 from pathlib import Path
-
-import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -38,39 +35,6 @@ from models.train import TrainOptions, train  # noqa: E402
 from simulators.dataset import write_dataset  # noqa: E402
 
 BURN_S = 3600  # the busy process stops by itself after this, whatever happens here
-
-
-def digest(obj, h=None):
-    """A hash of everything a fitted model holds (arrays by bytes, generators by state)."""
-    h = h or hashlib.sha256()
-    if isinstance(obj, np.ndarray):
-        h.update(obj.dtype.str.encode() + str(obj.shape).encode() + obj.tobytes())
-    elif isinstance(obj, np.random.Generator):
-        h.update(repr(obj.bit_generator.state).encode())
-    elif isinstance(obj, dict):
-        for k in sorted(obj, key=str):
-            h.update(str(k).encode())
-            digest(obj[k], h)
-    elif isinstance(obj, list | tuple):
-        for v in obj:
-            digest(v, h)
-    elif hasattr(obj, "__dict__"):
-        h.update(type(obj).__name__.encode())
-        digest(vars(obj), h)
-    elif type(obj).__module__.startswith("sklearn"):
-        h.update(pickle.dumps(obj))
-    else:
-        h.update(repr(obj).encode())
-    return h
-
-
-def model_digest(path: Path) -> str:
-    m = load_model(path)
-    h = hashlib.sha256()
-    for part in (m.normaliser, m.rul, m.risk):
-        digest(part, h)
-    h.update(f"{m.threshold} {m.consecutive}".encode())
-    return h.hexdigest()[:16]
 
 
 def timed_train(data, out: Path, opts: TrainOptions, threads: int | None) -> float:
@@ -132,8 +96,8 @@ def run() -> None:
         burner.wait()
     print(f"\n{'run':<28} {'seconds':>8} {'vs idle':>8}  model")
     for name, seconds, path in results:
-        print(f"{name:<28} {seconds:8.0f} {seconds / idle:8.2f}  {model_digest(path)}")
-    same = len({model_digest(p) for _, _, p in results}) == 1
+        print(f"{name:<28} {seconds:8.0f} {seconds / idle:8.2f}  {load_model(path).digest()}")
+    same = len({load_model(p).digest() for _, _, p in results}) == 1
     print(f"same model in every run: {'yes' if same else 'NO'}")
 
 

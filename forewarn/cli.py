@@ -304,9 +304,11 @@ def build_parser() -> argparse.ArgumentParser:
     m = sub.add_parser("model", help="train, evaluate and apply RUL/risk models and detectors")
     ms = m.add_subparsers(dest="model_command", required=True)
 
+    kernel_help = ("threads for the model's numerical kernels (default: the cores free "
+                   "now, from the load average)")
+
     def threads(q: argparse.ArgumentParser, what: str) -> None:
-        q.add_argument("--threads", type=int, help=f"{what} (default: the cores free now, "
-                       "from the load average; docs/models.md)")
+        q.add_argument("--threads", type=int, help=f"{what}; docs/models.md")
 
     def columns(q: argparse.ArgumentParser) -> None:
         g = q.add_argument_group("column roles (recognised by name when not given)")
@@ -341,8 +343,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--max-false-alarms", type=float, default=0.5,
                    help="false alarms per 100 unit-days (unit-cycles) allowed when choosing")
     t.add_argument("--seed", type=int, default=0)
-    threads(t, "fits run side by side, each on one thread; the model is the same whatever "
-            "this is")
+    threads(t, "fits run side by side, each on one thread (default: every core); the model "
+            "is the same whatever this is")
     columns(t)
     t.set_defaults(func=_model_train)
 
@@ -356,7 +358,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--rul-cap", type=float, default=125.0,
                    help="cap on the true RUL for the 'capped' figures (default 125, the "
                    "published convention); uncapped figures are always reported too")
-    threads(e, "threads for the model's numerical kernels")
+    threads(e, kernel_help)
     columns(e)
     e.set_defaults(func=_model_evaluate)
 
@@ -364,7 +366,7 @@ def build_parser() -> argparse.ArgumentParser:
     sc.add_argument("--model", required=True)
     sc.add_argument("--data", required=True)
     sc.add_argument("--out", required=True, help="CSV to write")
-    threads(sc, "threads for the model's numerical kernels")
+    threads(sc, kernel_help)
     columns(sc)
     sc.set_defaults(func=_model_score)
 

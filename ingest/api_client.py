@@ -150,10 +150,10 @@ class ApiClient:
         """Send what is queued (for at most ``timeout`` seconds), then stop the sender."""
         done = self.flush(timeout)
         with self._cond:
-            left = len(self._pending)
+            left, busy = len(self._pending), self._busy
             self._pending.clear()
             self._closing = True
             self._cond.notify_all()
         if not done:
-            log.warning("service API calls abandoned on shutdown: %d queued, one in flight",
-                        left)
+            log.warning("service API calls abandoned on shutdown: %d queued%s", left,
+                        ", one still in flight" if busy else "")

@@ -86,6 +86,21 @@ def horizon_labels(run: Run, times: np.ndarray, horizon: float
     return np.ones(len(times), bool), (f - times <= horizon).astype(int)
 
 
+def warning_lead(episodes: list[tuple[float, float]], failure: float,
+                 horizon: float) -> float | None:
+    """How long before ``failure`` an alarm was on inside the warning window
+    ``[failure - horizon, failure]`` (at most the horizon); None if none was.
+
+    >>> warning_lead([(1.0, 3.0), (8.0, 10.0)], failure=10.0, horizon=5.0)
+    2.0
+    >>> warning_lead([(1.0, 3.0)], failure=10.0, horizon=5.0) is None
+    True
+    """
+    window = failure - horizon
+    hits = [max(a, window) for a, b in episodes if b >= window and a <= failure]
+    return failure - min(hits) if hits else None
+
+
 def alarm_metrics(scored: list[tuple[ScoredRun, np.ndarray]], rule: AlarmRule,
                   horizon: float, time_unit: str) -> dict[str, float]:
     """Warned share, median lead and false alarms; ``scored`` pairs runs with risk arrays."""
@@ -109,9 +124,9 @@ def alarm_metrics(scored: list[tuple[ScoredRun, np.ndarray]], rule: AlarmRule,
         if t[-1] < window:
             continue  # its history ends before its warning window opens
         failures += 1
-        hits = [max(a, window) for a, b in episodes if b >= window and a <= f]
-        if hits:
-            leads.append(f - min(hits))
+        lead = warning_lead(episodes, f, horizon)
+        if lead is not None:
+            leads.append(lead)
     per = 24.0 if time_unit == "h" else 1.0
     unit = "unit_days" if time_unit == "h" else "unit_cycles"
     return {
@@ -361,11 +376,7 @@ def plot_selection(scored: list[ScoredRun], rule: AlarmRule, horizon: float,
         f = s.failure_time
         if f is None or not len(s.index) or s.times[-1] < f - horizon:
             continue
-        window = f - horizon
-        starts = [max(a, window) for a, b in rule.episodes(s.times, s.risk)
-                  if b >= window and a <= f]
-        lead = f - min(starts) if starts else None
-        candidates.append((s, lead))
+        candidates.append((s, warning_lead(rule.episodes(s.times, s.risk), f, horizon)))
     missed = [(s, "missed: no alarm in the warning window") for s, lead in candidates
               if lead is None]
     warned = sorted(((s, lead) for s, lead in candidates if lead is not None),

@@ -10,6 +10,7 @@ library versions; scoring refuses data that lacks the model's sensors.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import pickle
 from dataclasses import dataclass, field
@@ -23,6 +24,32 @@ from .errors import ModelLoadError, SensorMismatch
 from .features import FeatureSpec, FeatureState, RegimeNormaliser, feature_names
 
 FORMAT_VERSION = 2
+
+
+def fitted_digest(obj, h=None):
+    """A sha256 of everything a fitted estimator holds: arrays by their bytes, random
+    generators by their state, objects by their attributes (not by pickle, whose bytes
+    depend on how an object travelled between processes)."""
+    h = h or hashlib.sha256()
+    if isinstance(obj, np.ndarray):
+        h.update(obj.dtype.str.encode() + str(obj.shape).encode() + obj.tobytes())
+    elif isinstance(obj, np.random.Generator):
+        h.update(repr(obj.bit_generator.state).encode())
+    elif isinstance(obj, dict):
+        for k in sorted(obj, key=str):
+            h.update(str(k).encode())
+            fitted_digest(obj[k], h)
+    elif isinstance(obj, list | tuple):
+        for v in obj:
+            fitted_digest(v, h)
+    elif hasattr(obj, "__dict__"):
+        h.update(type(obj).__name__.encode())
+        fitted_digest(vars(obj), h)
+    elif type(obj).__module__.startswith("sklearn"):  # compiled helpers (losses): stateless
+        h.update(pickle.dumps(obj))
+    else:
+        h.update(repr(obj).encode())
+    return h
 
 
 def _versions() -> dict[str, str]:
@@ -84,6 +111,15 @@ class PdmModel:
     def health(self, rul: np.ndarray) -> np.ndarray:
         """Health index in [0, 1]: predicted RUL as a share of the cap (1 = as new)."""
         return np.clip(rul / self.cap, 0.0, 1.0)
+
+    def digest(self) -> str:
+        """16 hex digits over the normaliser, both models and the alarm rule: two models
+        with the same digest score alike."""
+        h = hashlib.sha256()
+        for part in (self.normaliser, self.rul, self.risk):
+            fitted_digest(part, h)
+        h.update(f"{self.threshold} {self.consecutive}".encode())
+        return h.hexdigest()[:16]
 
     def check_columns(self, columns: list[str], source: str) -> None:
         missing = [c for c in (*self.spec.sensors, *self.spec.settings) if c not in columns]

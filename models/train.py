@@ -134,10 +134,6 @@ def _fit_and_score(estimator, params: dict, X, y, train, test, scoring: str) -> 
         return float("nan")
 
 
-def _fit_one(estimator, X, y, fit_params: dict):
-    return estimator.fit(X, y, **fit_params)
-
-
 def _search(estimator, linear: list[dict], X, y, groups, n_iter: int, scoring: str,
             seed: int, log: Callable[[str], None], threads: int = 1,
             seen: set[int] | None = None) -> tuple[dict, float | None]:
@@ -227,11 +223,11 @@ def _fit(runs: list[Run], sensors: list[str], settings: list[str], opts: TrainOp
         params = (rul_params, risk_params)
     log(f"  fitting the RUL regressor and the calibrated risk classifier on {len(m.X):,} "
         "rows...")
-    # The risk model's full and out-of-fold fits run side by side; the RUL model is one fit.
-    rul, risk = run_tasks(_fit_one, [
-        (RulRegressor(cap=cap, **params[0]), m.X[m.rul_rows], m.rul_y[m.rul_rows], {}),
-        (FailureRiskClassifier(**params[1], n_jobs=threads), m.X[m.risk_rows],
-         m.risk_y[m.risk_rows], {"groups": m.groups[m.risk_rows]})], 1, seen=seen)
+    # The RUL model is one fit, here; the risk model's full and out-of-fold fits run side
+    # by side in the workers.
+    rul = RulRegressor(cap=cap, **params[0]).fit(m.X[m.rul_rows], m.rul_y[m.rul_rows])
+    risk = FailureRiskClassifier(**params[1], n_jobs=threads)
+    risk.fit(m.X[m.risk_rows], m.risk_y[m.risk_rows], groups=m.groups[m.risk_rows])
     risk.set_params(n_jobs=1)  # how it was fitted here, not part of the model
     # Out-of-fold risk along each unit's labelled rows, to choose the alarm on.
     oof = risk.oof_proba_ if risk.oof_proba_ is not None else risk.predict_proba(
