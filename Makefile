@@ -1,6 +1,7 @@
 # Two commands do all set-up on a fresh Debian/Ubuntu machine with Python 3.11+ and make:
 #   make demo   - python3-venv if missing, virtualenv, install, run the demo (no servers)
-#   make test   - also installs what the tests start (mosquitto, victoria-metrics, chromium)
+#   make test   - also installs what the tests start (mosquitto, victoria-metrics, chromium,
+#                 postgresql) and openssl, which makes the TLS tests' certificates
 PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
@@ -33,6 +34,7 @@ system-deps:
 	[ -x /usr/sbin/mosquitto ] || missing="$$missing mosquitto"; \
 	[ -x /usr/bin/victoria-metrics ] || missing="$$missing victoria-metrics"; \
 	[ -x /usr/bin/chromium ] || missing="$$missing chromium"; \
+	[ -x /usr/bin/openssl ] || missing="$$missing openssl"; \
 	ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing="$$missing postgresql"; \
 	if [ -n "$$missing" ]; then \
 	  echo "installing Debian packages:$$missing"; \

@@ -22,7 +22,9 @@ Topics (``{site}`` and ``{gateway}`` are single topic levels)::
 
 from __future__ import annotations
 
+import json
 import math
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
@@ -163,14 +165,92 @@ def decode_message(topic: str, payload: bytes) -> Message:
     try:
         message = model.model_validate_json(payload)
     except ValueError as exc:  # pydantic.ValidationError is a ValueError
-        first = str(exc).splitlines()
-        detail = " ".join(line.strip() for line in first[:3])
-        raise WireError(f"{kind} payload on {topic!r} is invalid: {detail}") from exc
+        raise WireError(f"{kind} payload on {topic!r} is invalid: {_first_error(exc)}") from exc
     if message.gateway != gateway:
         raise WireError(
             f"payload gateway {message.gateway!r} does not match topic gateway {gateway!r}"
         )
     return message  # type: ignore[return-value]
+
+
+class _BatchEnvelope(_Message):
+    """A ReadingBatch whose samples are not validated yet (see ``decode_telemetry``)."""
+
+    kind: Literal["telemetry"] = "telemetry"
+    samples: list[object] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class RefusedSample:
+    """One sample of a telemetry message that broke the contract, with its batch's envelope.
+
+    ``payload()`` is a one-sample ReadingBatch (same gateway, seq, stream and sent_at), so a
+    dead-lettered sample can be decoded again, the same way, once the cause is fixed.
+    """
+
+    envelope: dict[str, object]
+    sample: object
+    reason: str
+
+    def payload(self) -> bytes:
+        return json.dumps({**self.envelope, "samples": [self.sample]}, default=str).encode()
+
+
+@dataclass(frozen=True)
+class DecodedTelemetry:
+    batch: ReadingBatch | None  # None when no sample was valid
+    refused: list[RefusedSample]
+    gateway: str
+    stream: str
+    seq: int
+
+
+def _first_error(exc: ValueError) -> str:
+    lines = str(exc).splitlines()
+    return " ".join(line.strip() for line in lines[:3])
+
+
+def decode_telemetry(topic: str, payload: bytes) -> DecodedTelemetry:
+    """Validate a telemetry message sample by sample.
+
+    The envelope (version, gateway, seq, stream, sent_at) must be valid or the whole
+    message is refused with WireError, as by ``decode_message``; a bad sample is refused
+    alone (``refused``), its good neighbours kept (``batch``).
+    """
+    site, gateway, kind = parse_topic(topic)
+    if kind != "telemetry":
+        raise WireError(f"topic {topic!r} is not a telemetry topic")
+    try:  # the common case, all valid, in one pass
+        whole = ReadingBatch.model_validate_json(payload)
+    except ValueError:
+        pass
+    else:
+        if whole.gateway != gateway:
+            raise WireError(
+                f"payload gateway {whole.gateway!r} does not match topic gateway {gateway!r}"
+            )
+        return DecodedTelemetry(whole, [], whole.gateway, whole.stream, whole.seq)
+    try:
+        envelope = _BatchEnvelope.model_validate_json(payload)
+    except ValueError as exc:
+        raise WireError(f"telemetry payload on {topic!r} is invalid: {_first_error(exc)}") from exc
+    if envelope.gateway != gateway:
+        raise WireError(
+            f"payload gateway {envelope.gateway!r} does not match topic gateway {gateway!r}"
+        )
+    good: list[Sample] = []
+    refused: list[RefusedSample] = []
+    head = envelope.model_dump(mode="json", exclude={"samples"})
+    for i, raw in enumerate(envelope.samples):
+        try:
+            good.append(Sample.model_validate(raw))
+        except ValueError as exc:
+            refused.append(RefusedSample(head, raw, f"sample {i} on {topic!r} is invalid: "
+                                                    f"{_first_error(exc)}"))
+    batch = (ReadingBatch(v=envelope.v, gateway=envelope.gateway, seq=envelope.seq,
+                          stream=envelope.stream, sent_at=envelope.sent_at, samples=good)
+             if good else None)
+    return DecodedTelemetry(batch, refused, envelope.gateway, envelope.stream, envelope.seq)
 
 
 def utcnow() -> datetime:

@@ -85,8 +85,8 @@ class Agent:
         self._events = events_topic(s.site, s.gateway_id)
         self._state = state_topic(s.site, s.gateway_id)
         self.publisher = MqttPublisher(
-            s.mqtt.url, s.mqtt.client_id or f"forewarn-agent-{s.gateway_id}",
-            keepalive_s=s.mqtt.keepalive_s, max_inflight=s.mqtt.max_inflight,
+            s.mqtt, s.mqtt.client_id or f"forewarn-agent-{s.gateway_id}",
+            max_inflight=s.mqtt.max_inflight,
             will=(self._state, self._state_payload("offline")),
             on_connect=lambda pub: self._announce(pub, "online"))
         self._pending: list[Sample] = []

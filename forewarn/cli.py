@@ -117,6 +117,36 @@ def _ingest(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dead_letters(args: argparse.Namespace) -> int:
+    from ingest.admission import TimeWindow
+    from ingest.dead_letters import DeadLetters
+    from ingest.replay import replay
+    from ingest.settings import IngestSettings
+    from ingest.stores import open_store
+
+    s = load_config(IngestSettings, args.config)
+    dl = DeadLetters(s.dead_letter_path)
+    if args.replay:
+        store = open_store(s.store)
+        try:
+            report = replay(dl, store, TimeWindow(s.max_future_skew_s, s.max_sample_age_s),
+                            args.reason, args.limit)
+        finally:
+            store.close()
+        print("\n".join(report.lines()))
+        return 0 if not report.still_refused else 1
+    letters = dl.find(args.reason, 20 if args.limit is None else args.limit)
+    total = dl.count()
+    print(f"{total} dead letters in {s.dead_letter_path}")
+    for reason, n in dl.reasons():
+        print(f"  {n:>8}  {reason}")
+    for letter in letters:
+        print(f"#{letter.id} {letter.received_at} {letter.topic}\n    {letter.reason}")
+        if args.payload:
+            print(f"    {letter.payload[:2000]!r}")
+    return 0
+
+
 def _api(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -294,6 +324,15 @@ def build_parser() -> argparse.ArgumentParser:
     i = sub.add_parser("ingest", help="run the ingester")
     i.add_argument("--config", help="ingest TOML (default: built-in defaults)")
     i.set_defaults(func=_ingest)
+    isub = i.add_subparsers(dest="ingest_command")
+    d = isub.add_parser("dead-letters", help="list dead letters by reason; replay them")
+    d.add_argument("--config", help="ingest TOML (default: built-in defaults)")
+    d.add_argument("--reason", help="only those whose reason contains this text")
+    d.add_argument("--limit", type=int, default=None, help="at most this many, oldest first (listing: 20)")
+    d.add_argument("--payload", action="store_true", help="print each payload too")
+    d.add_argument("--replay", action="store_true", help="admit and store them again; "
+                   "remove those fully stored (exit status 1 if some stay)")
+    d.set_defaults(func=_dead_letters)
 
     api = sub.add_parser("api", help="run the service API and dashboard")
     api.add_argument("--config", help="API TOML (default: built-in defaults)")

@@ -208,7 +208,8 @@ async def run_demo(opts: DemoOptions) -> int:
         store_settings = {"kind": "influx", "url": opts.influx_url, "token": opts.influx_token,
                           "org": opts.influx_org, "bucket": opts.influx_bucket}
     ingest_settings = IngestSettings.model_validate({
-        "mqtt": {"url": broker_url, "client_id": "forewarn-demo-ingest"},
+        "mqtt": {"url": broker_url, "client_id": "forewarn-demo-ingest",
+                 "protocol": "3.1.1"},  # amqtt speaks MQTT 3.1.1 only
         "store": store_settings,
         "dead_letter_path": str(workdir / "dead-letters.sqlite"),
         "risk": {"model_dir": str(model_dir), "time_scale": opts.time_scale},

@@ -1,37 +1,51 @@
 """The ingester: MQTT subscriber -> validation (dead letters) -> store -> risk -> work orders.
 
-Messages are acknowledged to the broker only after the store has accepted them
-(paho's manual ack), from a persistent session, so a crash or a store outage loses
-nothing: unacknowledged messages are delivered again. Sequence numbers per gateway
+Messages are acknowledged to the broker only after the store has accepted them, or
+after they went to the dead letters (paho's manual ack), from a persistent MQTT 5
+session, so a crash or a store outage loses nothing: unacknowledged messages are
+delivered again. Nothing a payload holds can stop ingestion: every message ends up
+stored or dead-lettered with its reason, and acknowledged. Sequence numbers per gateway
 reveal gaps (lost upstream) and duplicates (redelivery; writes are idempotent).
+
+Back-pressure never blocks paho's network thread: the broker sends at most
+``mqtt.queue_max`` unacknowledged messages (MQTT 5 receive maximum), so the hand-over
+queue is bounded by the protocol, and a stalled store only stops acks, not keepalives.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import random
 import threading
 import time
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import paho.mqtt.client as mqtt
+from paho.mqtt.packettypes import PacketTypes
+from paho.mqtt.properties import Properties
 
+from contracts.mqtt import ConnectionReport
 from contracts.wire import (
     SUBSCRIBE_ALL,
     AnomalyEvent,
     GatewayState,
-    ReadingBatch,
     WireError,
     decode_message,
+    decode_telemetry,
+    parse_topic,
 )
 
+from .admission import Admitted, TimeWindow, admit
 from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
+from .instance import Instance, claim_instance
 from .risk import RiskTracker
 from .sequence import SeqTracker
 from .settings import IngestSettings
-from .stores import Store, StoreError
+from .stores import Store, StoreError, StoreRejected
 
 log = logging.getLogger(__name__)
 
@@ -46,7 +60,9 @@ class IngestCounters:
     dead_letters: int = 0
     seq_gaps: int = 0  # messages missing right now (a late arrival closes its gap)
     seq_duplicates: int = 0  # redelivered messages, acknowledged and not stored again
-    store_errors: int = 0
+    store_errors: int = 0  # transient failures, retried
+    store_rejected: int = 0  # writes the store refused for good: dead-lettered, alarm
+    internal_errors: int = 0  # bugs: the message was dead-lettered, ingestion went on
     gateway_state: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -63,36 +79,52 @@ class Ingester:
         self.api = api
         self.counters = IngestCounters()
         self.reasons: Counter[str] = Counter()
-        self._queue: queue.Queue[mqtt.MQTTMessage] = queue.Queue(settings.mqtt.queue_max)
+        # Unbounded here, bounded by the broker: at most mqtt.queue_max unacked messages.
+        self._queue: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self.sequences = SeqTracker()
+        self.window = TimeWindow(settings.max_future_skew_s, settings.max_sample_age_s)
         self._known_assets: set[str] = set()
         self._connected = threading.Event()
         self._stopping = threading.Event()
         m = settings.mqtt
-        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=m.client_id,
-                                   clean_session=not m.persistent_session,
-                                   protocol=mqtt.MQTTv311, manual_ack=True)
-        self._client.reconnect_delay_set(min_delay=1, max_delay=10)
+        self.instance: Instance | None = None
+        if m.client_id is None:
+            self.instance = claim_instance(settings.state_dir)
+        self.client_id = m.client_id or self.instance.client_id()  # type: ignore[union-attr]
+        self.report = ConnectionReport(m, log, f"ingester {self.client_id}")
+        self.topic_filter = (f"$share/{m.share_group}/{SUBSCRIBE_ALL}" if m.share_group
+                             else SUBSCRIBE_ALL)
+        v5 = m.protocol == "5"
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
+                                   protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
+                                   clean_session=None if v5 else not m.persistent_session,
+                                   manual_ack=True)
+        m.apply(self._client)  # credentials, TLS
+        self._client.reconnect_delay_set(min_delay=1, max_delay=30)
         self._client.on_connect = self._on_connect
+        self._client.on_connect_fail = lambda client, userdata: self.report.failed()
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
 
     # -- MQTT thread ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("MQTT broker refused the ingester: %s", reason_code)
+            self.report.refused(str(reason_code))
             return
-        client.subscribe(SUBSCRIBE_ALL, qos=1)
+        self.report.connected()
+        client.subscribe(self.topic_filter, qos=1)
         self._connected.set()
-        log.info("ingester subscribed to %s", SUBSCRIBE_ALL)
+        log.info("ingester %s subscribed to %s (session %s)", self.client_id, self.topic_filter,
+                 "resumed" if flags.session_present else "new")
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
+        if self._connected.is_set():
+            log.warning("ingester disconnected from MQTT broker %s (%s)",
+                        self.settings.mqtt.safe_url, reason_code)
         self._connected.clear()
-        log.warning("ingester disconnected from MQTT broker (%s)", reason_code)
 
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
-        # Blocks when the queue is full: back-pressure on the broker, nothing dropped.
-        self._queue.put(msg)
+        self._queue.put(msg)  # never blocks paho's network thread
 
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
@@ -112,37 +144,27 @@ class Ingester:
                 break
         return batch
 
-    def _dead_letter(self, msg: mqtt.MQTTMessage, reason: str) -> None:
-        self.dead_letters.add(msg.topic, msg.payload, reason)
+    def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        self.dead_letters.add(topic, payload, reason)
         self.counters.dead_letters += 1
         self.reasons[reason.split(":")[0]] += 1
-        log.warning("dead letter (%s): %s", msg.topic, reason)
+        log.warning("dead letter (%s): %s", topic, reason)
+
 
     def process(self, batch: list[mqtt.MQTTMessage]) -> None:
-        """Validate, store (retrying until the store accepts), ack, then score."""
-        telemetry: list[ReadingBatch] = []
+        """Validate, store (retrying while the store is down), ack, then score."""
+        admitted: dict[str, list[Admitted]] = {}
+        now = datetime.now(UTC)
         for msg in batch:
             self.counters.messages += 1
             try:
-                message = decode_message(msg.topic, msg.payload)
-            except WireError as exc:
-                self._dead_letter(msg, str(exc))
-                continue
-            if isinstance(message, GatewayState):
-                self.counters.gateway_state[message.gateway] = message.status
-                log.info("gateway %s is %s", message.gateway, message.status)
-                continue
-            if not self.sequences.check(message.gateway, message.stream, message.seq):
-                continue  # seen before (redelivery): already stored
-            if isinstance(message, AnomalyEvent):
-                self.counters.anomalies += 1
-            else:
-                telemetry.append(message)
-        samples_by_gw: dict[str, list] = {}
-        for b in telemetry:
-            samples_by_gw.setdefault(b.gateway, []).extend(b.samples)
-        for gateway, samples in samples_by_gw.items():
-            self._write(gateway, samples)
+                self._admit(msg, now, admitted)
+            except Exception as exc:  # a bug must not turn one message into a poison loop
+                self.counters.internal_errors += 1
+                log.exception("internal error on a message from %s", msg.topic)
+                self._dead_letter(msg.topic, msg.payload, f"internal error: {exc!r}")
+        for gateway, items in admitted.items():
+            self._write(gateway, items)
         for msg in batch:
             self._client.ack(msg.mid, msg.qos)
         self.counters.batches += 1
@@ -151,22 +173,72 @@ class Ingester:
             log.warning("%d messages missing upstream (sequence gaps)", gaps)
         self.counters.seq_gaps = gaps
         self.counters.seq_duplicates = self.sequences.duplicates
-        all_samples = [s for b in telemetry for s in b.samples]
+        all_samples = [it.sample for items in admitted.values() for it in items]
         self._register_assets(all_samples)
         if self.risk is not None and all_samples:
-            self.risk.observe(all_samples)
+            try:
+                self.risk.observe(all_samples)
+            except Exception:  # scoring is downstream of storage: never stop ingestion
+                self.counters.internal_errors += 1
+                log.exception("risk scoring failed on %d samples", len(all_samples))
 
-    def _write(self, gateway: str, samples: list) -> None:
+    def _admit(self, msg: mqtt.MQTTMessage, now: datetime,
+               admitted: dict[str, list[Admitted]]) -> None:
+        try:
+            kind = parse_topic(msg.topic)[2]
+            if kind == "telemetry":
+                decoded = decode_telemetry(msg.topic, msg.payload)
+            else:
+                message = decode_message(msg.topic, msg.payload)
+        except WireError as exc:
+            self._dead_letter(msg.topic, msg.payload, str(exc))
+            return
+        if kind != "telemetry":
+            if isinstance(message, GatewayState):
+                self.counters.gateway_state[message.gateway] = message.status
+                log.info("gateway %s is %s", message.gateway, message.status)
+            elif (self.sequences.check(message.gateway, message.stream, message.seq)
+                  and isinstance(message, AnomalyEvent)):
+                self.counters.anomalies += 1
+            return
+        if not self.sequences.check(decoded.gateway, decoded.stream, decoded.seq):
+            return  # seen before (redelivery): already stored or dead-lettered
+        for refused in decoded.refused:
+            self._dead_letter(msg.topic, refused.payload(), refused.reason)
+        if decoded.batch is None:
+            return
+        good, refused_by_time = admit(decoded.batch, msg.topic, self.window, now)
+        admitted.setdefault(decoded.gateway, []).extend(good)
+        for refused in refused_by_time:
+            self._dead_letter(msg.topic, refused.payload(), refused.reason)
+
+    def _write(self, gateway: str, items: list[Admitted]) -> None:
+        """Store, retrying transient errors with backoff; dead-letter what the store refuses."""
         delay = 0.5
         while True:
             try:
-                self.counters.points_stored += self.store.write(gateway, samples)
-                self.counters.samples += len(samples)
+                self.counters.points_stored += self.store.write(gateway,
+                                                                [it.sample for it in items])
+                self.counters.samples += len(items)
+                return
+            except StoreRejected as exc:
+                if exc.per_point and len(items) > 1:  # isolate the points it refuses
+                    half = len(items) // 2
+                    self._write(gateway, items[:half])
+                    self._write(gateway, items[half:])
+                    return
+                self.counters.store_rejected += 1
+                log.error("ALARM store refused %d samples of %s for good, dead-lettered: %s",
+                          len(items), gateway, exc)
+                for it in items:
+                    refused = it.refused(f"store refused: {exc}")
+                    self._dead_letter(it.topic, refused.payload(), refused.reason)
                 return
             except StoreError as exc:
                 self.counters.store_errors += 1
-                log.warning("%s; retrying in %.1fs (messages stay unacknowledged)", exc, delay)
-                if self._stopping.wait(delay):
+                wait = delay * random.uniform(0.5, 1.0)  # jitter: N ingesters do not align
+                log.warning("%s; retrying in %.1fs (messages stay unacknowledged)", exc, wait)
+                if self._stopping.wait(wait):
                     raise
                 delay = min(delay * 2, 10.0)
 
@@ -188,8 +260,17 @@ class Ingester:
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then finish the batch in hand and disconnect."""
         self._stopping = stop
-        host, port = self.settings.mqtt.endpoint()
-        self._client.connect_async(host, port, keepalive=self.settings.mqtt.keepalive_s)
+        m = self.settings.mqtt
+        host, port = m.endpoint()
+        self.report.started()
+        if m.protocol == "5":
+            props = Properties(PacketTypes.CONNECT)
+            props.SessionExpiryInterval = m.session_expiry_s if m.persistent_session else 0
+            props.ReceiveMaximum = m.queue_max
+            self._client.connect_async(host, port, keepalive=m.keepalive_s,
+                                       clean_start=not m.persistent_session, properties=props)
+        else:
+            self._client.connect_async(host, port, keepalive=m.keepalive_s)
         self._client.loop_start()
         try:
             while not stop.is_set():
@@ -206,4 +287,6 @@ class Ingester:
                 self.risk.close()
             if self.api is not None:
                 self.api.close()
+            if self.instance is not None:
+                self.instance.release()
             log.info("ingester stopped: %s", self.counters.as_dict())

@@ -14,12 +14,23 @@ class _Strict(BaseModel):
 
 
 class MqttIn(MqttConnection):
-    """The ingester's broker (``contracts.mqtt``) and its session."""
+    """The ingester's broker (``contracts.mqtt``) and its session (MQTT 5)."""
 
-    client_id: str | None = "forewarn-ingest"
+    # None: forewarn-ingest-<host>-<slot>, distinct per running ingester (ingest/instance.py)
+    client_id: str | None = None
+    protocol: Literal["5", "3.1.1"] = Field(
+        default="5", description="MQTT 5 bounds the messages in flight to the ingester "
+        "(receive maximum); 3.1.1 for brokers without it, which must bound them themselves")
     # A persistent session: the broker keeps QoS 1 messages while the ingester is down.
     persistent_session: bool = True
-    queue_max: int = Field(default=10_000, ge=10, description="messages held before acking")
+    session_expiry_s: int = Field(default=7 * 86_400, ge=0, le=0xFFFFFFFE,
+                                  description="how long the broker keeps the session")
+    queue_max: int = Field(default=2_000, ge=10, le=65_535,
+                           description="messages in flight to this ingester (MQTT 5 receive "
+                           "maximum): the broker holds the rest until acks free room")
+    share_group: str | None = Field(
+        default=None, pattern=r"^[A-Za-z0-9_.-]{1,64}$",
+        description="subscribe as $share/<group>/...: ingesters of one group split the stream")
 
 
 class StoreSettings(_Strict):
@@ -60,7 +71,12 @@ class ApiClientSettings(_Strict):
 class IngestSettings(_Strict):
     mqtt: MqttIn = MqttIn()
     store: StoreSettings = StoreSettings()
+    state_dir: str = "var/ingest"
     dead_letter_path: str = "var/dead-letters.sqlite"
+    max_future_skew_s: float = Field(default=300.0, ge=0, description="samples dated further "
+                                     "ahead of this ingester's clock are dead-lettered")
+    max_sample_age_s: float = Field(default=30 * 86_400.0, gt=0, description="older samples "
+                                    "are dead-lettered (keep it within the store's retention)")
     batch_max_messages: int = Field(default=200, ge=1)
     batch_max_wait_s: float = Field(default=0.2, ge=0)
     risk: RiskSettings = RiskSettings()

@@ -42,20 +42,66 @@ MOSQUITTO = shutil.which("mosquitto") or "/usr/sbin/mosquitto"
 VICTORIA = shutil.which("victoria-metrics") or "/usr/bin/victoria-metrics"
 
 
-class Mosquitto:
-    """A private Mosquitto; ``stop()``/``start()`` simulate a broker outage on the same port."""
+def make_certificates(folder: Path, names: tuple[str, ...] = ("ca", "server", "client")
+                      ) -> dict[str, tuple[Path, Path]]:
+    """A private CA and certificates it signs, by openssl: {name: (cert, key)}.
 
-    def __init__(self, workdir: Path):
+    The first name is the CA; ``server`` gets 127.0.0.1 and localhost as subject names.
+    """
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def run(*args: str) -> None:
+        subprocess.run(["openssl", *args], check=True, capture_output=True, cwd=folder)
+
+    ca, *others = names
+    run("req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", f"/CN={ca}",
+        "-keyout", f"{ca}.key", "-out", f"{ca}.crt")
+    for name in others:
+        (folder / f"{name}.ext").write_text(
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\n" if name == "server" else "")
+        run("req", "-newkey", "rsa:2048", "-nodes", "-subj", f"/CN={name}",
+            "-keyout", f"{name}.key", "-out", f"{name}.csr")
+        run("x509", "-req", "-in", f"{name}.csr", "-CA", f"{ca}.crt", "-CAkey", f"{ca}.key",
+            "-CAcreateserial", "-days", "2", "-extfile", f"{name}.ext", "-out", f"{name}.crt")
+    return {n: (folder / f"{n}.crt", folder / f"{n}.key") for n in names}
+
+
+class Mosquitto:
+    """A private Mosquitto; ``stop()``/``start()`` simulate a broker outage on the same port.
+
+    ``tls_dir`` makes it a TLS listener with certificates made there (``certs``);
+    ``users`` ({name: password}) turns anonymous access off; ``client_certs`` asks every
+    client for a certificate signed by the same CA (mutual TLS).
+    """
+
+    def __init__(self, workdir: Path, tls_dir: Path | None = None,
+                 users: dict[str, str] | None = None, client_certs: bool = False):
         if not Path(MOSQUITTO).exists():
             raise ServerMissing(f"{MOSQUITTO} not found: `make test` installs mosquitto")
         self.port = free_port()
         self.workdir = workdir
         workdir.mkdir(parents=True, exist_ok=True)
         self.conf = workdir / "mosquitto.conf"
+        self.certs = make_certificates(tls_dir) if tls_dir else {}
+        auth = "allow_anonymous true\n"
+        if users:
+            pw = workdir / "passwords"
+            pw.write_text("".join(f"{u}:{p}\n" for u, p in users.items()))
+            subprocess.run([shutil.which("mosquitto_passwd") or "/usr/bin/mosquitto_passwd",
+                            "-U", str(pw)], check=True, capture_output=True)
+            os.chmod(pw, 0o600)
+            auth = f"allow_anonymous false\npassword_file {pw}\n"
+        tls = ""
+        if self.certs:
+            tls = (f"cafile {self.certs['ca'][0]}\ncertfile {self.certs['server'][0]}\n"
+                   f"keyfile {self.certs['server'][1]}\n")
+            if client_certs:
+                tls += "require_certificate true\n"
         # Persistence so a restart keeps persistent sessions' queued messages;
         # unlimited queues: the default (1000) silently drops for slow subscribers.
         self.conf.write_text(
-            f"listener {self.port} 127.0.0.1\nallow_anonymous true\nuser {getpass.getuser()}\n"
+            f"per_listener_settings false\nlistener {self.port} 127.0.0.1\n{tls}{auth}"
+            f"user {getpass.getuser()}\n"
             f"persistence true\npersistence_location {workdir}/\nautosave_interval 1\n"
             "max_queued_messages 0\nmax_inflight_messages 0\n"
             f"log_dest file {workdir}/mosquitto.log\n")
@@ -63,7 +109,7 @@ class Mosquitto:
 
     @property
     def url(self) -> str:
-        return f"mqtt://127.0.0.1:{self.port}"
+        return f"{'mqtts' if self.certs else 'mqtt'}://127.0.0.1:{self.port}"
 
     def start(self) -> None:
         self.proc = subprocess.Popen([MOSQUITTO, "-c", str(self.conf)],

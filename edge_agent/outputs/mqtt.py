@@ -15,7 +15,7 @@ from collections.abc import Callable
 
 import paho.mqtt.client as mqtt
 
-from contracts.mqtt import parse_mqtt_url
+from contracts.mqtt import ConnectionReport, MqttConnection
 
 from .spool import Spooled
 
@@ -27,38 +27,41 @@ class PublishError(RuntimeError):
 
 
 class MqttPublisher:
-    def __init__(self, url: str, client_id: str, keepalive_s: int = 30, max_inflight: int = 100,
+    def __init__(self, conn: MqttConnection, client_id: str, max_inflight: int = 100,
                  will: tuple[str, bytes] | None = None,
                  on_connect: Callable[[MqttPublisher], None] | None = None):
-        self.host, self.port = parse_mqtt_url(url)
-        self.keepalive_s = keepalive_s
+        self.conn = conn
+        self.host, self.port = conn.endpoint()
+        self.keepalive_s = conn.keepalive_s
         self._connected = threading.Event()
         self._on_connect_hook = on_connect
+        self.report = ConnectionReport(conn, log, f"agent {client_id}")
         c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id,
                         clean_session=True, protocol=mqtt.MQTTv311)
+        conn.apply(c)  # credentials, TLS
         c.max_inflight_messages_set(max_inflight)
         c.reconnect_delay_set(min_delay=1, max_delay=10)
         if will:
             c.will_set(will[0], will[1], qos=1, retain=True)
         c.on_connect = self._on_connect
+        c.on_connect_fail = lambda client, userdata: self.report.failed()
         c.on_disconnect = self._on_disconnect
         self._client = c
         self.connects = 0
 
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
         if reason_code.is_failure:
-            log.warning("MQTT broker %s:%s refused connection: %s", self.host, self.port,
-                        reason_code)
+            self.report.refused(str(reason_code))
             return
         self.connects += 1
         self._connected.set()
-        log.info("connected to MQTT broker %s:%s", self.host, self.port)
+        self.report.connected()
         if self._on_connect_hook:
             self._on_connect_hook(self)
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         if self._connected.is_set():
-            log.warning("disconnected from MQTT broker %s:%s (%s)", self.host, self.port,
+            log.warning("disconnected from MQTT broker %s (%s)", self.conn.safe_url,
                         reason_code)
         self._connected.clear()
 
@@ -67,6 +70,7 @@ class MqttPublisher:
         return self._connected.is_set()
 
     def start(self) -> None:
+        self.report.started()
         self._client.connect_async(self.host, self.port, keepalive=self.keepalive_s)
         self._client.loop_start()
 

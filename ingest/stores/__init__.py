@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ..settings import StoreSettings
-from .base import Store, StoreError
+from .base import Store, StoreError, StoreRejected
 
 
 def open_store(settings: StoreSettings) -> Store:
@@ -16,4 +16,4 @@ def open_store(settings: StoreSettings) -> Store:
     return EmbeddedStore(settings.path)
 
 
-__all__ = ["Store", "StoreError", "open_store"]
+__all__ = ["Store", "StoreError", "StoreRejected", "open_store"]

@@ -8,7 +8,21 @@ from contracts.wire import Sample
 
 
 class StoreError(RuntimeError):
-    """The store did not accept a write; the caller keeps the data and retries."""
+    """The store did not accept a write for now (down, timeout, 5xx); the caller retries."""
+
+
+class StoreRejected(StoreError):
+    """The store refused the write for good (HTTP 4xx, a value it cannot hold).
+
+    Retrying the same data cannot succeed. ``per_point`` says the refusal may be caused by
+    some of the points (bad request, too large): splitting the write isolates them. When it
+    is False (authentication, missing bucket) every write will fail until the store's
+    configuration is fixed.
+    """
+
+    def __init__(self, message: str, per_point: bool):
+        super().__init__(message)
+        self.per_point = per_point
 
 
 class Store(Protocol):

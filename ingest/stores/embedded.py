@@ -9,12 +9,12 @@ from pathlib import Path
 from contracts import sqlite
 from contracts.wire import Sample
 
-from .base import StoreError, ts_ns
+from .base import StoreError, StoreRejected, ts_ns
 
 
 class EmbeddedStore:
     def __init__(self, path: str | Path):
-        self._db = sqlite.connect(path, durability="NORMAL")
+        self._db = sqlite.connect(path, durability="FULL")  # acked = survives a power cut
         self._lock = threading.Lock()
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS points (asset TEXT NOT NULL, signal TEXT NOT NULL,"
@@ -29,7 +29,10 @@ class EmbeddedStore:
             with self._lock:
                 self._db.executemany("INSERT OR REPLACE INTO points VALUES (?,?,?,?,?)", rows)
                 self._db.commit()
-        except sqlite3.Error as exc:
+        except (sqlite3.IntegrityError, sqlite3.DataError, OverflowError) as exc:
+            raise StoreRejected(f"embedded store refused the points: {exc}",
+                                per_point=True) from exc
+        except sqlite3.Error as exc:  # locked, disk full, I/O: may pass later
             raise StoreError(f"embedded store write failed: {exc}") from exc
         return len(rows)
 

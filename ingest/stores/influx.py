@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
+from influxdb_client.rest import ApiException
 
 from contracts.wire import Sample
 
 from ..settings import StoreSettings
-from .base import StoreError, ts_ns
+from .base import StoreError, StoreRejected, ts_ns
 
 
 def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]:
@@ -31,6 +32,10 @@ def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]
     ]
 
 
+_RETRY_4XX = {408, 425, 429}  # timeout, too early, too many requests: transient
+_PER_POINT = {400, 413, 422}  # bad points or too many: splitting the write isolates them
+
+
 class InfluxStore:
     def __init__(self, settings: StoreSettings):
         self.settings = settings
@@ -43,7 +48,15 @@ class InfluxStore:
         try:
             self._write.write(bucket=self.settings.bucket, org=self.settings.org, record=lines,
                               write_precision=WritePrecision.NS)
-        except Exception as exc:  # urllib3 / ApiException: translated once, here
+        except ApiException as exc:
+            where = f"InfluxDB write to {self.settings.url}"
+            status = exc.status or 0
+            if 400 <= status < 500 and status not in _RETRY_4XX:
+                body = (exc.body or exc.reason or "").strip()[:300]
+                raise StoreRejected(f"{where} refused with HTTP {status}: {body}",
+                                    per_point=status in _PER_POINT) from exc
+            raise StoreError(f"{where} failed with HTTP {status}: {exc.reason}") from exc
+        except Exception as exc:  # urllib3: connection refused, timeout
             raise StoreError(f"InfluxDB write to {self.settings.url} failed: {exc}") from exc
         return sum(len(s.values) for s in samples)
 

@@ -56,12 +56,14 @@ def run_ingester(settings: IngestSettings, until, timeout: float = 20.0) -> Inge
     return ing
 
 
-def settings_for(mosquitto, tmp_path, **store) -> IngestSettings:
+def settings_for(mosquitto, tmp_path, extra: dict | None = None, **store) -> IngestSettings:
     return IngestSettings.model_validate({
         "mqtt": {"url": mosquitto.url, "client_id": "ingest-test"},
         "store": store or {"kind": "embedded", "path": str(tmp_path / "store.sqlite")},
         "dead_letter_path": str(tmp_path / "dl.sqlite"),
+        "state_dir": str(tmp_path / "ingest-state"),
         "risk": {"enabled": False}, "api": {"url": None},
+        **(extra or {}),
     })
 
 
