@@ -328,7 +328,8 @@ def build_parser() -> argparse.ArgumentParser:
     d = isub.add_parser("dead-letters", help="list dead letters by reason; replay them")
     d.add_argument("--config", help="ingest TOML (default: built-in defaults)")
     d.add_argument("--reason", help="only those whose reason contains this text")
-    d.add_argument("--limit", type=int, default=None, help="at most this many, oldest first (listing: 20)")
+    d.add_argument("--limit", type=int, default=None,
+                   help="at most this many, oldest first (listing: 20)")
     d.add_argument("--payload", action="store_true", help="print each payload too")
     d.add_argument("--replay", action="store_true", help="admit and store them again; "
                    "remove those fully stored (exit status 1 if some stay)")

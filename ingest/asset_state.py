@@ -2,12 +2,13 @@
 
 Its feature windows (``models.features.FeatureState``), the bucket being averaged to the
 model's interval, the alarm streak, the latest score, and where its work order stands.
-In memory, per ingester process.
+``snapshot``/``restore`` carry it across a restart (``ingest/state_file.py``).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import copy
+from dataclasses import dataclass, fields
 
 from models.features import FeatureState
 
@@ -31,3 +32,20 @@ class AssetState:
     last_post: float = 0.0  # monotonic time the last health score was queued
     order_pending: bool = False  # an order request is queued or in flight
     order_id: int | None = None
+
+    def snapshot(self) -> dict:
+        out = {f.name: getattr(self, f.name) for f in fields(self)
+               if f.name not in ("features", "resampler", "order_pending", "last_post")}
+        out["features"] = self.features.snapshot()
+        out["resampler"] = copy.copy(self.resampler.__dict__) if self.resampler else None
+        return out
+
+    def restore(self, snap: dict) -> None:
+        """Continue from a ``snapshot``; an order request in flight then is forgotten (the
+        service API keeps one open order per asset and failure mode: asking again is safe)."""
+        self.features.restore(snap["features"])
+        if self.resampler is not None and snap["resampler"] is not None:
+            self.resampler.__dict__.update(snap["resampler"])
+        for key, value in snap.items():
+            if key not in ("features", "resampler"):
+                setattr(self, key, value)

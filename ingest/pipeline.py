@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
@@ -32,6 +33,7 @@ from contracts.wire import (
     SUBSCRIBE_ALL,
     AnomalyEvent,
     GatewayState,
+    Sample,
     WireError,
     decode_message,
     decode_telemetry,
@@ -45,6 +47,7 @@ from .instance import Instance, claim_instance
 from .risk import RiskTracker
 from .sequence import SeqTracker
 from .settings import IngestSettings
+from .state_file import StateFile
 from .stores import Store, StoreError, StoreRejected
 
 log = logging.getLogger(__name__)
@@ -63,6 +66,8 @@ class IngestCounters:
     store_errors: int = 0  # transient failures, retried
     store_rejected: int = 0  # writes the store refused for good: dead-lettered, alarm
     internal_errors: int = 0  # bugs: the message was dead-lettered, ingestion went on
+    scores: int = 0  # risk scores computed
+    scores_not_stored: int = 0
     gateway_state: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -92,6 +97,10 @@ class Ingester:
             self.instance = claim_instance(settings.state_dir)
         self.client_id = m.client_id or self.instance.client_id()  # type: ignore[union-attr]
         self.report = ConnectionReport(m, log, f"ingester {self.client_id}")
+        self.state: StateFile | None = None
+        if settings.persist_state:
+            self.state = StateFile(Path(settings.state_dir) / f"{self.client_id}.state.sqlite")
+            self._restore(self.state)
         self.topic_filter = (f"$share/{m.share_group}/{SUBSCRIBE_ALL}" if m.share_group
                              else SUBSCRIBE_ALL)
         v5 = m.protocol == "5"
@@ -105,6 +114,36 @@ class Ingester:
         self._client.on_connect_fail = lambda client, userdata: self.report.failed()
         self._client.on_disconnect = self._on_disconnect
         self._client.on_message = self._on_message
+
+    # -- state across restarts ------------------------------------------------------
+    def _restore(self, state: StateFile) -> None:
+        meta = state.meta()
+        streams = state.streams()
+        self.sequences.restore(streams, int(meta.get("seq_duplicates", 0)))
+        assets = {}
+        if self.risk is not None:
+            digest = self.risk.model.digest()
+            if meta.get("model_digest", digest) == digest:
+                assets = state.assets()
+                self.risk.scorer.restore(assets)
+            else:
+                log.warning("the model changed since the state file %s was written: per-asset "
+                            "scoring state starts afresh", state.path)
+                state.drop_assets()
+        if streams or assets:
+            log.info("restored state of %d streams and %d assets from %s", len(streams),
+                     len(assets), state.path)
+
+    def _checkpoint(self, assets: set[str]) -> None:
+        """Save what this batch changed, durably, before it is acknowledged."""
+        if self.state is None:
+            return
+        meta = {"seq_duplicates": str(self.sequences.duplicates)}
+        snaps = {}
+        if self.risk is not None:
+            meta["model_digest"] = self.risk.model.digest()
+            snaps = self.risk.scorer.snapshot(assets)
+        self.state.save(self.sequences.snapshot(self.sequences.take_dirty()), snaps, meta)
 
     # -- MQTT thread ---------------------------------------------------------------
     def _on_connect(self, client, userdata, flags, reason_code, properties) -> None:
@@ -165,6 +204,10 @@ class Ingester:
                 self._dead_letter(msg.topic, msg.payload, f"internal error: {exc!r}")
         for gateway, items in admitted.items():
             self._write(gateway, items)
+        all_samples = [it.sample for items in admitted.values() for it in items]
+        if self.risk is not None and all_samples:
+            self._score(all_samples)
+        self._checkpoint({s.asset for s in all_samples})
         for msg in batch:
             self._client.ack(msg.mid, msg.qos)
         self.counters.batches += 1
@@ -173,14 +216,24 @@ class Ingester:
             log.warning("%d messages missing upstream (sequence gaps)", gaps)
         self.counters.seq_gaps = gaps
         self.counters.seq_duplicates = self.sequences.duplicates
-        all_samples = [it.sample for items in admitted.values() for it in items]
         self._register_assets(all_samples)
-        if self.risk is not None and all_samples:
-            try:
-                self.risk.observe(all_samples)
-            except Exception:  # scoring is downstream of storage: never stop ingestion
-                self.counters.internal_errors += 1
-                log.exception("risk scoring failed on %d samples", len(all_samples))
+
+    def _score(self, samples: list[Sample]) -> None:
+        """Score and store the scores; scoring is downstream of storage, never stops it."""
+        try:
+            scores = self.risk.observe(samples)  # type: ignore[union-attr]
+        except Exception:
+            self.counters.internal_errors += 1
+            log.exception("risk scoring failed on %d samples", len(samples))
+            return
+        if not scores:
+            return
+        self.counters.scores += len(scores)
+        try:
+            self.store.write_scores(scores)
+        except StoreError as exc:  # derived data: counted, not retried
+            self.counters.scores_not_stored += len(scores)
+            log.warning("%d risk scores not stored: %s", len(scores), exc)
 
     def _admit(self, msg: mqtt.MQTTMessage, now: datetime,
                admitted: dict[str, list[Admitted]]) -> None:
@@ -287,6 +340,8 @@ class Ingester:
                 self.risk.close()
             if self.api is not None:
                 self.api.close()
+            if self.state is not None:
+                self.state.close()
             if self.instance is not None:
                 self.instance.release()
             log.info("ingester stopped: %s", self.counters.as_dict())

@@ -20,6 +20,7 @@ from models.io import PdmModel
 from .api_client import ApiClient, ApiError
 from .asset_state import AssetState
 from .order_policy import OrderPolicy
+from .records import Score
 from .scoring import RiskScorer
 from .settings import RiskSettings
 
@@ -70,9 +71,12 @@ class RiskTracker:
     def assets(self) -> dict[str, AssetState]:
         return self.scorer.assets
 
-    def observe(self, samples: list[Sample]) -> None:
-        for asset in self.scorer.observe(samples):
+    def observe(self, samples: list[Sample]) -> list[Score]:
+        """Score the samples, tell the service API what is due; return the scores."""
+        scores = self.scorer.observe(samples)
+        for asset in dict.fromkeys(s.asset for s in scores):
             self._act(asset, self.scorer.assets[asset])
+        return scores
 
     def close(self, timeout: float = 10.0) -> None:
         """Send the queued health scores and orders (for at most ``timeout`` seconds)."""

@@ -17,6 +17,7 @@ from models.alarm import AlarmRule
 from models.io import PdmModel
 
 from .asset_state import AssetState
+from .records import Score
 from .resample import Resampler
 
 
@@ -36,8 +37,15 @@ class RiskScorer:
                 Resampler(bucket, self.model.spec.run_signal) if bucket else None)
         return a
 
-    def observe(self, samples: list[Sample]) -> list[str]:
-        """Score what these samples complete; return the assets scored, once each."""
+    def snapshot(self, assets: set[str]) -> dict[str, dict]:
+        return {a: self.assets[a].snapshot() for a in assets if a in self.assets}
+
+    def restore(self, snaps: dict[str, dict]) -> None:
+        for asset, snap in snaps.items():
+            self._asset(asset).restore(snap)
+
+    def observe(self, samples: list[Sample]) -> list[Score]:
+        """Score what these samples complete; return the scores, in sample order."""
         rows, owners = [], []
         for s in samples:
             a = self._asset(s.asset)
@@ -58,6 +66,7 @@ class RiskScorer:
         risks = self.model.predict_risk(X)
         ruls = self.model.predict_rul(X)
         names = self.model.spec.sensors
+        scores = []
         for (asset, ts, departure), risk, rul in zip(owners, risks, ruls, strict=True):
             a = self.assets[asset]
             a.risk, a.rul, a.last_ts, a.scored = float(risk), float(rul), ts, a.scored + 1
@@ -65,4 +74,5 @@ class RiskScorer:
             dev = np.where(np.isfinite(departure), np.abs(departure), -1.0)
             top = int(np.argmax(dev))
             a.top_signal, a.top_z = names[top], float(departure[top])
-        return list(dict.fromkeys(o[0] for o in owners))
+            scores.append(Score(asset, ts, a.risk, a.rul))
+        return scores

@@ -41,6 +41,7 @@ class StoreSettings(_Strict):
     org: str = "forewarn"
     bucket: str = "forewarn"
     measurement: str = "telemetry"
+    score_measurement: str = "risk"
     timeout_s: float = 10.0
 
     @model_validator(mode="after")
@@ -72,6 +73,8 @@ class IngestSettings(_Strict):
     mqtt: MqttIn = MqttIn()
     store: StoreSettings = StoreSettings()
     state_dir: str = "var/ingest"
+    persist_state: bool = Field(default=True, description="keep sequence trackers and "
+                                "per-asset scoring state in <state_dir>/<client id>.state.sqlite")
     dead_letter_path: str = "var/dead-letters.sqlite"
     max_future_skew_s: float = Field(default=300.0, ge=0, description="samples dated further "
                                      "ahead of this ingester's clock are dead-lettered")

@@ -203,6 +203,23 @@ class FeatureState:
         self.seen = 0
         self.last_departure: np.ndarray | None = None
 
+    def snapshot(self) -> dict:
+        """What ``update`` has learnt so far (not the spec or normaliser): for ``restore``."""
+        return {"z": list(self._z), "hi": list(self._hi), "base_sum": self._base_sum.copy(),
+                "base_n": self._base_n.copy(), "seen": self.seen,
+                "last_departure": self.last_departure}
+
+    def restore(self, snap: dict) -> None:
+        """Continue from a ``snapshot`` of a state made with the same spec and normaliser."""
+        self._z.clear()
+        self._z.extend(snap["z"])
+        self._hi.clear()
+        self._hi.extend(snap["hi"])
+        self._base_sum = np.asarray(snap["base_sum"], dtype=float)
+        self._base_n = np.asarray(snap["base_n"], dtype=float)
+        self.seen = int(snap["seen"])
+        self.last_departure = snap["last_departure"]
+
     def update(self, values: dict[str, float]) -> np.ndarray | None:
         """Add one sample; return its feature vector, or None if the machine is stopped."""
         s = self.spec

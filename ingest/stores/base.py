@@ -6,6 +6,8 @@ from typing import Protocol
 
 from contracts.wire import Sample
 
+from ..records import Score
+
 
 class StoreError(RuntimeError):
     """The store did not accept a write for now (down, timeout, 5xx); the caller retries."""
@@ -30,9 +32,24 @@ class Store(Protocol):
         """Store the samples; return the number of points (one per signal value)."""
         ...
 
+    def write_scores(self, scores: list[Score]) -> int:
+        """Store risk scores (series ``risk`` and ``rul`` per asset); return points written."""
+        ...
+
     def close(self) -> None: ...
 
 
 def ts_ns(sample: Sample) -> int:
     ts = sample.ts
     return (int(ts.timestamp()) * 1_000_000_000) + ts.microsecond * 1000
+
+
+def iso_ns(ts: str) -> int:
+    """
+    >>> iso_ns("1970-01-01T00:00:01.5+00:00")
+    1500000000
+    """
+    from datetime import datetime
+
+    t = datetime.fromisoformat(ts)
+    return int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import sqlite3
 import threading
 from pathlib import Path
@@ -9,7 +10,8 @@ from pathlib import Path
 from contracts import sqlite
 from contracts.wire import Sample
 
-from .base import StoreError, StoreRejected, ts_ns
+from ..records import Score
+from .base import StoreError, StoreRejected, iso_ns, ts_ns
 
 
 class EmbeddedStore:
@@ -20,6 +22,9 @@ class EmbeddedStore:
             "CREATE TABLE IF NOT EXISTS points (asset TEXT NOT NULL, signal TEXT NOT NULL,"
             " ts_ns INTEGER NOT NULL, value REAL NOT NULL, gateway TEXT NOT NULL,"
             " PRIMARY KEY (asset, signal, ts_ns)) WITHOUT ROWID")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS scores (asset TEXT NOT NULL, ts_ns INTEGER NOT NULL,"
+            " risk REAL NOT NULL, rul REAL, PRIMARY KEY (asset, ts_ns)) WITHOUT ROWID")
         self._db.commit()
 
     def write(self, gateway: str, samples: list[Sample]) -> int:
@@ -35,6 +40,24 @@ class EmbeddedStore:
         except sqlite3.Error as exc:  # locked, disk full, I/O: may pass later
             raise StoreError(f"embedded store write failed: {exc}") from exc
         return len(rows)
+
+    def write_scores(self, scores: list[Score]) -> int:
+        rows = [(s.asset, iso_ns(s.ts), s.risk, s.rul if math.isfinite(s.rul) else None)
+                for s in scores]
+        try:
+            with self._lock:
+                self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?)", rows)
+                self._db.commit()
+        except sqlite3.Error as exc:
+            raise StoreError(f"embedded store write of scores failed: {exc}") from exc
+        return len(rows)
+
+    def scores(self, asset: str) -> list[tuple[int, float, float | None]]:
+        """(ts_ns, risk, rul) of one asset, oldest first."""
+        with self._lock:
+            return self._db.execute(
+                "SELECT ts_ns, risk, rul FROM scores WHERE asset=? ORDER BY ts_ns",
+                (asset,)).fetchall()
 
     def count(self, asset: str | None = None) -> int:
         with self._lock:

@@ -7,14 +7,17 @@ no escaping. Same series and timestamp overwrite, so writes are idempotent.
 
 from __future__ import annotations
 
+import math
+
 from influxdb_client import InfluxDBClient, WritePrecision
 from influxdb_client.client.write_api import SYNCHRONOUS
 from influxdb_client.rest import ApiException
 
 from contracts.wire import Sample
 
+from ..records import Score
 from ..settings import StoreSettings
-from .base import StoreError, StoreRejected, ts_ns
+from .base import StoreError, StoreRejected, iso_ns, ts_ns
 
 
 def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]:
@@ -43,8 +46,7 @@ class InfluxStore:
                                       timeout=int(settings.timeout_s * 1000))
         self._write = self._client.write_api(write_options=SYNCHRONOUS)
 
-    def write(self, gateway: str, samples: list[Sample]) -> int:
-        lines = to_lines(self.settings.measurement, gateway, samples)
+    def _post(self, lines: list[str]) -> None:
         try:
             self._write.write(bucket=self.settings.bucket, org=self.settings.org, record=lines,
                               write_precision=WritePrecision.NS)
@@ -58,7 +60,18 @@ class InfluxStore:
             raise StoreError(f"{where} failed with HTTP {status}: {exc.reason}") from exc
         except Exception as exc:  # urllib3: connection refused, timeout
             raise StoreError(f"InfluxDB write to {self.settings.url} failed: {exc}") from exc
+
+    def write(self, gateway: str, samples: list[Sample]) -> int:
+        self._post(to_lines(self.settings.measurement, gateway, samples))
         return sum(len(s.values) for s in samples)
+
+    def write_scores(self, scores: list[Score]) -> int:
+        m = self.settings.score_measurement
+        lines = [f"{m},asset={s.asset} risk={s.risk!r}"
+                 + (f",rul={s.rul!r}" if math.isfinite(s.rul) else "") + f" {iso_ns(s.ts)}"
+                 for s in scores]
+        self._post(lines)
+        return sum(2 if math.isfinite(s.rul) else 1 for s in scores)
 
     def close(self) -> None:
         self._client.close()
