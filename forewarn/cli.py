@@ -110,6 +110,9 @@ def _ingest(args: argparse.Namespace) -> int:
     if s.risk.enabled and s.risk.model_dir:
         model = load_model(s.risk.model_dir)
         risk = RiskTracker.from_settings(model, api, s.risk)
+    if s.role == "score" and risk is None:
+        raise ConfigError("role = 'score' needs a model: set risk.model_dir (and keep "
+                          "risk.enabled = true)")
     ingester = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path), risk, api)
     stop = threading.Event()
     stop_event_on_signals(stop)

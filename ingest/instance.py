@@ -4,14 +4,16 @@ Several ingesters may run from one configuration on one host (to use more cores)
 takes the lowest slot ``n`` whose lock file ``instance-<n>.lock`` in the state directory
 no other live process holds, and keeps it until it exits; the lock goes with the
 process, so a crashed ingester's slot is free again at once. The slot gives the default
-MQTT client id ``forewarn-ingest-<host>-<n>``: distinct for every running ingester (no
-two clients fighting over one id), and the same again after a restart, so the broker's
-persistent session, with the messages it kept, is resumed.
+MQTT client id ``forewarn-ingest-<host>-<dir>-<n>`` (``<dir>``: 6 hex digits of the state
+directory's absolute path, so two configurations on one host differ too): distinct for
+every running ingester (no two clients fighting over one id), and the same again after
+a restart, so the broker's persistent session, with the messages it kept, is resumed.
 """
 
 from __future__ import annotations
 
 import fcntl
+import hashlib
 import os
 import socket
 from dataclasses import dataclass
@@ -34,8 +36,9 @@ class Instance:
 
     def client_id(self, host: str | None = None) -> str:
         host = (host or socket.gethostname()).split(".")[0]
-        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in host)[:40] or "host"
-        return check_id(f"forewarn-ingest-{safe}-{self.slot}")
+        safe = "".join(c if c.isalnum() or c in "-_" else "-" for c in host)[:32] or "host"
+        folder = hashlib.sha256(str(self.state_dir.resolve()).encode()).hexdigest()[:6]
+        return check_id(f"forewarn-ingest-{safe}-{folder}-{self.slot}")
 
     def release(self) -> None:
         if self._fd >= 0:

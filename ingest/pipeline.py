@@ -14,6 +14,7 @@ queue is bounded by the protocol, and a stalled store only stops acks, not keepa
 
 from __future__ import annotations
 
+import json
 import logging
 import queue
 import random
@@ -30,7 +31,6 @@ from paho.mqtt.properties import Properties
 
 from contracts.mqtt import ConnectionReport
 from contracts.wire import (
-    SUBSCRIBE_ALL,
     AnomalyEvent,
     GatewayState,
     Sample,
@@ -61,6 +61,7 @@ class IngestCounters:
     points_stored: int = 0
     anomalies: int = 0
     dead_letters: int = 0
+    refused: int = 0  # invalid, seen by a scoring-only ingester (the storing ones dead-letter)
     seq_gaps: int = 0  # messages missing right now (a late arrival closes its gap)
     seq_duplicates: int = 0  # redelivered messages, acknowledged and not stored again
     store_errors: int = 0  # transient failures, retried
@@ -91,6 +92,9 @@ class Ingester:
         self._known_assets: set[str] = set()
         self._connected = threading.Event()
         self._stopping = threading.Event()
+        self.topic_filters = settings.topic_filters()
+        self.storing = settings.role in ("all", "store")  # writes telemetry, dead letters
+        self.scoring = settings.role in ("all", "score")  # sequences, risk, state
         m = settings.mqtt
         self.instance: Instance | None = None
         if m.client_id is None:
@@ -98,11 +102,9 @@ class Ingester:
         self.client_id = m.client_id or self.instance.client_id()  # type: ignore[union-attr]
         self.report = ConnectionReport(m, log, f"ingester {self.client_id}")
         self.state: StateFile | None = None
-        if settings.persist_state:
+        if settings.persist_state and self.scoring:
             self.state = StateFile(Path(settings.state_dir) / f"{self.client_id}.state.sqlite")
             self._restore(self.state)
-        self.topic_filter = (f"$share/{m.share_group}/{SUBSCRIBE_ALL}" if m.share_group
-                             else SUBSCRIBE_ALL)
         v5 = m.protocol == "5"
         self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=self.client_id,
                                    protocol=mqtt.MQTTv5 if v5 else mqtt.MQTTv311,
@@ -151,10 +153,31 @@ class Ingester:
             self.report.refused(str(reason_code))
             return
         self.report.connected()
-        client.subscribe(self.topic_filter, qos=1)
+        stale = [f for f in self._recorded_filters() if f not in self.topic_filters]
+        if stale:  # a resumed session keeps what an earlier configuration subscribed to
+            client.unsubscribe(stale)
+            log.warning("ingester %s: unsubscribed from %s (no longer configured)",
+                        self.client_id, ", ".join(stale))
+        client.subscribe([(f, 1) for f in self.topic_filters])
+        self._record_filters()
         self._connected.set()
-        log.info("ingester %s subscribed to %s (session %s)", self.client_id, self.topic_filter,
+        log.info("ingester %s (role %s) subscribed to %s (session %s)", self.client_id,
+                 self.settings.role, ", ".join(self.topic_filters),
                  "resumed" if flags.session_present else "new")
+
+    def _filters_path(self) -> Path:
+        return Path(self.settings.state_dir) / f"{self.client_id}.subscriptions.json"
+
+    def _recorded_filters(self) -> list[str]:
+        try:
+            return list(json.loads(self._filters_path().read_text()))
+        except (OSError, ValueError):
+            return []
+
+    def _record_filters(self) -> None:
+        path = self._filters_path()
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.topic_filters))
 
     def _on_disconnect(self, client, userdata, flags, reason_code, properties) -> None:
         if self._connected.is_set():
@@ -184,9 +207,13 @@ class Ingester:
         return batch
 
     def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
+        self.reasons[reason.split(":")[0]] += 1
+        if not self.storing:  # the storing ingesters dead-letter it
+            self.counters.refused += 1
+            log.debug("refused (%s): %s", topic, reason)
+            return
         self.dead_letters.add(topic, payload, reason)
         self.counters.dead_letters += 1
-        self.reasons[reason.split(":")[0]] += 1
         log.warning("dead letter (%s): %s", topic, reason)
 
 
@@ -202,10 +229,11 @@ class Ingester:
                 self.counters.internal_errors += 1
                 log.exception("internal error on a message from %s", msg.topic)
                 self._dead_letter(msg.topic, msg.payload, f"internal error: {exc!r}")
-        for gateway, items in admitted.items():
-            self._write(gateway, items)
+        if self.storing:
+            for gateway, items in admitted.items():
+                self._write(gateway, items)
         all_samples = [it.sample for items in admitted.values() for it in items]
-        if self.risk is not None and all_samples:
+        if self.scoring and self.risk is not None and all_samples:
             self._score(all_samples)
         self._checkpoint({s.asset for s in all_samples})
         for msg in batch:
@@ -250,11 +278,11 @@ class Ingester:
             if isinstance(message, GatewayState):
                 self.counters.gateway_state[message.gateway] = message.status
                 log.info("gateway %s is %s", message.gateway, message.status)
-            elif (self.sequences.check(message.gateway, message.stream, message.seq)
-                  and isinstance(message, AnomalyEvent)):
+            elif self._new(message.gateway, message.stream, message.seq) and isinstance(
+                    message, AnomalyEvent):
                 self.counters.anomalies += 1
             return
-        if not self.sequences.check(decoded.gateway, decoded.stream, decoded.seq):
+        if not self._new(decoded.gateway, decoded.stream, decoded.seq):
             return  # seen before (redelivery): already stored or dead-lettered
         for refused in decoded.refused:
             self._dead_letter(msg.topic, refused.payload(), refused.reason)
@@ -264,6 +292,11 @@ class Ingester:
         admitted.setdefault(decoded.gateway, []).extend(good)
         for refused in refused_by_time:
             self._dead_letter(msg.topic, refused.payload(), refused.reason)
+
+    def _new(self, gateway: str, stream: str, seq: int) -> bool:
+        """Not seen before. A storing-only ingester of a shared group sees part of each
+        stream, so it cannot tell: it stores again (writes are idempotent)."""
+        return self.sequences.check(gateway, stream, seq) if self.scoring else True
 
     def _write(self, gateway: str, items: list[Admitted]) -> None:
         """Store, retrying transient errors with backoff; dead-letter what the store refuses."""

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.mqtt import MqttConnection
+from contracts.wire import TOPIC_ROOT
 
 
 class _Strict(BaseModel):
@@ -69,7 +70,18 @@ class ApiClientSettings(_Strict):
     timeout_s: float = 5.0
 
 
+_LEVEL = r"(\+|[A-Za-z0-9_.-]{1,64})"
+
+
 class IngestSettings(_Strict):
+    """One ingester. See docs/architecture.md, "Scaling out", for the roles."""
+
+    role: Literal["all", "store", "score"] = Field(
+        default="all", description="all: store and score what it receives; store: only "
+        "store (may share a subscription); score: only score, sequence accounting, orders")
+    partitions: list[Annotated[str, StringConstraints(pattern=f"^{_LEVEL}/{_LEVEL}$")]] = Field(
+        default=["+/+"], min_length=1, description="the <site>/<gateway> streams this "
+        "ingester owns ('+' = any), subscribed as forewarn/v1/<site>/<gateway>/+")
     mqtt: MqttIn = MqttIn()
     store: StoreSettings = StoreSettings()
     state_dir: str = "var/ingest"
@@ -84,3 +96,18 @@ class IngestSettings(_Strict):
     batch_max_wait_s: float = Field(default=0.2, ge=0)
     risk: RiskSettings = RiskSettings()
     api: ApiClientSettings = ApiClientSettings()
+
+    @model_validator(mode="after")
+    def _shared_only_stores(self) -> IngestSettings:
+        if self.mqtt.share_group and self.role != "store":
+            raise ValueError(
+                f"mqtt.share_group needs role = 'store' (got {self.role!r}): a shared "
+                "subscription hands each message to one member, so one gateway's stream is "
+                "split across ingesters and no single one could score an asset or count its "
+                "gateway's sequence; run the scoring with role = 'score' (one per partition)")
+        return self
+
+    def topic_filters(self) -> list[str]:
+        """What this ingester subscribes to."""
+        share = f"$share/{self.mqtt.share_group}/" if self.mqtt.share_group else ""
+        return [f"{share}{TOPIC_ROOT}/{p}/+" for p in self.partitions]

@@ -23,13 +23,13 @@ from simulators.dataset import write_dataset
 from tests.ingest.test_ingest import publish, run_ingester
 
 
-def _stream(tmp_path) -> tuple[list[tuple[str, bytes]], int]:
+def _stream(tmp_path) -> tuple[list[tuple[str, bytes]], int, str]:
     """Hourly samples of a run to failure and a healthy run, ending an hour ago."""
     write_dataset(tmp_path / "d.csv", 4, seed=5)
     runs = read_runs(tmp_path / "d.csv").runs
     failing = next(r for r in runs if r.event == 1)
     healthy = next(r for r in runs if r.event == 0)
-    n = min(len(failing.running), 240)
+    n = len(failing.running)  # to the failure
     t0 = dt.datetime.now(dt.UTC).replace(microsecond=0) - dt.timedelta(hours=n + 1)
     rows = {r.unit: list(r.rows()) for r in (failing, healthy)}
     messages, seq = [], 0
@@ -44,7 +44,7 @@ def _stream(tmp_path) -> tuple[list[tuple[str, bytes]], int]:
         messages.append((telemetry_topic("site", "gw-1"), ReadingBatch(
             gateway="gw-1", seq=seq, sent_at=t0, samples=samples).to_bytes()))
         seq += 1
-    return messages, sum(1 for _ in messages)
+    return messages, len(messages), failing.unit
 
 
 def _settings(mosquitto, folder, model_dir, client_id: str) -> IngestSettings:
@@ -77,7 +77,7 @@ def test_an_ingester_killed_mid_stream_scores_as_if_it_had_never_stopped(
     from ingest.risk import RiskTracker
     from models.io import load_model
 
-    messages, n = _stream(tmp_path)
+    messages, n, _ = _stream(tmp_path)
     model = load_model(risk_model_dir)
 
     # The reference: one ingester, never interrupted.

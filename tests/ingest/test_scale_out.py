@@ -14,7 +14,7 @@ from contracts.wire import ReadingBatch, Sample, telemetry_topic
 from ingest.dead_letters import DeadLetters
 from ingest.pipeline import Ingester
 from ingest.stores import open_store
-from tests.ingest.test_ingest import iso, publish, settings_for
+from tests.ingest.test_ingest import iso, publish, run_ingester, settings_for
 
 
 def _batch(gateway: str, seq: int) -> bytes:
@@ -38,8 +38,8 @@ def _wait(cond, timeout: float = 30.0) -> None:
 
 def test_three_ingesters_on_a_shared_subscription_store_every_sample_exactly_once(
         mosquitto, tmp_path):
-    s = settings_for(mosquitto, tmp_path, {"mqtt": {"url": mosquitto.url,
-                                                    "share_group": "ingest"}})
+    s = settings_for(mosquitto, tmp_path, {"role": "store", "mqtt": {
+        "url": mosquitto.url, "share_group": "ingest"}})
     assert s.mqtt.client_id is None  # the default: one id per running ingester
     ingesters = [Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path))
                  for _ in range(3)]
@@ -118,3 +118,90 @@ def test_a_stalled_store_does_not_stop_keepalives_so_the_session_survives(mosqui
     assert handler.stalled and ing.counters.samples == 100
     assert ing.report.connects == 1  # never dropped by the broker while the store hung
     assert ing.counters.seq_duplicates == 0
+
+
+def test_a_failing_asset_gets_exactly_one_order_whether_one_or_three_ingesters_store(
+        mosquitto, tmp_path, risk_model_dir):
+    """Three storing ingesters share the stream, one scoring ingester owns the partition;
+    against one ingester doing both, on the same stream: same order, same stored points."""
+    from forewarn.demo import ApiThread
+    from forewarn.runtime import free_port
+    from ingest.api_client import ApiClient
+    from ingest.risk import RiskTracker
+    from models.io import load_model
+    from service_api.settings import ServiceApiSettings
+    from tests.ingest.test_restart import _stream
+
+    messages, n, failing = _stream(tmp_path)
+    model = load_model(risk_model_dir)
+    outcome = {}
+    for layout in ("one", "three"):
+        folder = tmp_path / layout
+        api_port = free_port()
+        api_thread = ApiThread(ServiceApiSettings(
+            port=api_port, database_url=f"sqlite:///{folder / 'api.sqlite'}"))
+        folder.mkdir(exist_ok=True)
+        api_thread.start()
+        api = ApiClient(f"http://127.0.0.1:{api_port}")
+        base = {"store": {"kind": "embedded", "path": str(folder / "store.sqlite")},
+                "dead_letter_path": str(folder / "dl.sqlite"), "state_dir": str(folder / "st"),
+                "risk": {"model_dir": str(risk_model_dir)}, "api": {"url": None}}
+        if layout == "one":
+            roles = [settings_for(mosquitto, folder, {**base, "mqtt": {"url": mosquitto.url}})]
+        else:
+            shared = {**base, "role": "store",
+                      "mqtt": {"url": mosquitto.url, "share_group": "st"}}
+            roles = [settings_for(mosquitto, folder, shared) for _ in range(3)] + [
+                settings_for(mosquitto, folder, {**base, "role": "score",
+                                                 "mqtt": {"url": mosquitto.url}})]
+        ingesters = []
+        for s in roles:
+            scoring = s.role in ("all", "score")
+            risk = RiskTracker.from_settings(model, api, s.risk) if scoring else None
+            ingesters.append(Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path),
+                                      risk, api if scoring else None))
+        running = [_start(i) for i in ingesters]
+        try:
+            assert all(i.wait_connected(10) for i in ingesters)
+            publish(mosquitto.url, messages)
+            storing = [i for i in ingesters if i.storing]
+            scoring = [i for i in ingesters if i.scoring]
+            _wait(lambda st=storing, sc=scoring: sum(i.counters.messages for i in st) >= n
+                  and sc[0].counters.messages >= n, timeout=90)
+        finally:
+            for t, stop in running:
+                stop.set()
+                t.join(20)
+        orders = api.get("/work-orders")
+        api_thread.stop()
+        outcome[layout] = ([(o["asset_id"], o["type"]) for o in orders],
+                           open_store(roles[0].store).count(),
+                           sum(i.counters.samples for i in storing))
+        if layout == "three":
+            assert min(i.counters.messages for i in storing) > 0  # all three took a share
+    assert outcome["one"][0] == [(failing, "preventive")]  # one order, the failing asset
+    assert outcome["three"] == outcome["one"]
+
+
+def test_a_resumed_session_drops_the_subscriptions_an_earlier_config_made(mosquitto, tmp_path):
+    """Same client id, new partitions: the persistent session must not keep feeding the old
+    ones (each message would arrive twice, or from gateways this ingester no longer owns)."""
+    old = settings_for(mosquitto, tmp_path, {"mqtt": {"url": mosquitto.url}})
+    run_ingester(old, until=lambda ing: True, timeout=0)
+    new = settings_for(mosquitto, tmp_path, {"mqtt": {"url": mosquitto.url},
+                                             "partitions": ["site/gw-1"]})
+    ing = Ingester(new, open_store(new.store), DeadLetters(new.dead_letter_path))
+    t, stop = _start(ing)
+    try:
+        assert ing.wait_connected(10)
+        time.sleep(0.3)  # the unsubscribe is on its way
+        publish(mosquitto.url, [(telemetry_topic("site", gw), _batch(gw, q))
+                                for q in range(5) for gw in ("gw-1", "gw-2")])
+        _wait(lambda: ing.counters.messages >= 5, timeout=10)
+        time.sleep(1.0)
+    finally:
+        stop.set()
+        t.join(10)
+    assert ing.counters.messages == 5 and ing.counters.samples == 10
+    store = open_store(new.store)
+    assert store.count("gw-2-pump") == 0 and store.count("gw-1-pump") == 20
