@@ -3,7 +3,7 @@
     python bench/ingest_throughput.py [--messages 1000] [--samples 50]
 
 1. raw line-protocol POSTs (5,000 lines) to a private VictoriaMetrics   (the store's limit)
-2. the ingester's InfluxStore.write (influxdb-client, bulk line protocol) to the same server
+2. the ingester's InfluxStore.write (bulk line protocol, kept-alive http.client) to the same server
 3. the whole ingester: Mosquitto -> validate -> InfluxStore, from a persistent session
 4. raw SQLite executemany vs the ingester's EmbeddedStore.write, same rows
 5. the whole ingester on the embedded store
@@ -89,6 +89,7 @@ def whole_ingester(broker: Mosquitto, store_settings: dict, batches: list[Readin
     settings = IngestSettings.model_validate({
         "mqtt": {"url": broker.url, "client_id": f"bench-{name}"},
         "store": store_settings, "dead_letter_path": str(workdir / f"dl-{name}.sqlite"),
+        "state_dir": str(workdir / f"state-{name}"),
         "batch_max_messages": 100, "risk": {"enabled": False}, "api": {"url": None}})
     from ingest.stores import open_store
 
@@ -115,7 +116,7 @@ def whole_ingester(broker: Mosquitto, store_settings: dict, batches: list[Readin
 
 
 def main() -> None:
-    logging.basicConfig(level=logging.ERROR)
+    logging.basicConfig(level=logging.WARNING)
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=50)
@@ -139,7 +140,7 @@ def main() -> None:
             t = time.perf_counter()
             for i in range(0, len(st_batches), 100):
                 store.write("gw-bench", [s for b in st_batches[i:i + 100] for s in b.samples])
-            rows.append(("InfluxStore.write (influxdb-client)", n_points, time.perf_counter() - t))
+            rows.append(("InfluxStore.write (bulk)", n_points, time.perf_counter() - t))
             store.close()
             # 3. the whole ingester to VictoriaMetrics
             ing_batches = make_batches(args.messages, args.samples, "ing")
@@ -152,7 +153,7 @@ def main() -> None:
                         for s in b.samples for k, v in s.values.items()]
             db = sqlite3.connect(work / "raw.sqlite")
             db.execute("PRAGMA journal_mode=WAL")
-            db.execute("PRAGMA synchronous=NORMAL")
+            db.execute("PRAGMA synchronous=FULL")  # as the embedded store: acked = durable
             db.execute("CREATE TABLE points (asset TEXT NOT NULL, signal TEXT NOT NULL, ts_ns "
                        "INTEGER NOT NULL, value REAL NOT NULL, gateway TEXT NOT NULL, PRIMARY KEY"
                        " (asset, signal, ts_ns)) WITHOUT ROWID")

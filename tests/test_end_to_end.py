@@ -1,5 +1,5 @@
 """Modbus registers to a work order, on real parts: pymodbus simulator, Mosquitto,
-VictoriaMetrics (InfluxDB v2 write API, through influxdb-client), the service API over HTTP."""
+VictoriaMetrics (InfluxDB v2 write API), the service API over HTTP."""
 
 import time
 from datetime import datetime

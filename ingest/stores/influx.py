@@ -1,23 +1,30 @@
-"""InfluxDB v2 write API store through influxdb-client, with line protocol formatted in bulk.
+"""InfluxDB v2 write API store: line protocol formatted in bulk, POSTed on a kept-alive
+connection (``http.client``; no client library between us and the server).
 
 One line per sample: ``telemetry,asset=A,gateway=G sig1=v1,sig2=v2 <ns>``. Tag and
 field names are restricted by the wire contract to ``[A-Za-z0-9_.-]``, so they need
 no escaping. Same series and timestamp overwrite, so writes are idempotent.
+
+Answers: 2xx stored; 408, 425, 429 and 5xx, a refused connection or a timeout are
+transient (``StoreError``, retried by the ingester); any other 4xx is ``StoreRejected``
+(400, 413, 422 point at the data, 401, 403, 404 at the configuration).
 """
 
 from __future__ import annotations
 
+import http.client
 import math
-
-from influxdb_client import InfluxDBClient, WritePrecision
-from influxdb_client.client.write_api import SYNCHRONOUS
-from influxdb_client.rest import ApiException
+import threading
+from urllib.parse import urlencode, urlsplit
 
 from contracts.wire import Sample
 
 from ..records import Score
 from ..settings import StoreSettings
 from .base import StoreError, StoreRejected, iso_ns, ts_ns
+
+_RETRY_4XX = {408, 425, 429}  # timeout, too early, too many requests: transient
+_PER_POINT = {400, 413, 422}  # bad points or too many: splitting the write isolates them
 
 
 def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]:
@@ -27,39 +34,58 @@ def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]
     ...                                      values={"t": 1.5})])
     ['telemetry,asset=p1,gateway=gw t=1.5 1767225600000000000']
     """
-    return [
-        f"{measurement},asset={s.asset},gateway={gateway} "
-        + ",".join(f"{k}={v!r}" for k, v in s.values.items())
-        + f" {ts_ns(s)}"
-        for s in samples
-    ]
-
-
-_RETRY_4XX = {408, 425, 429}  # timeout, too early, too many requests: transient
-_PER_POINT = {400, 413, 422}  # bad points or too many: splitting the write isolates them
+    prefixes: dict[str, str] = {}
+    out = []
+    for s in samples:
+        head = prefixes.get(s.asset)
+        if head is None:
+            head = prefixes[s.asset] = f"{measurement},asset={s.asset},gateway={gateway} "
+        out.append(head + ",".join([f"{k}={v!r}" for k, v in s.values.items()])
+                   + f" {ts_ns(s)}")
+    return out
 
 
 class InfluxStore:
     def __init__(self, settings: StoreSettings):
         self.settings = settings
-        self._client = InfluxDBClient(url=settings.url, token=settings.token, org=settings.org,
-                                      timeout=int(settings.timeout_s * 1000))
-        self._write = self._client.write_api(write_options=SYNCHRONOUS)
+        parts = urlsplit(settings.url or "")
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ValueError(f"store.url {settings.url!r} must be http(s)://host[:port]")
+        self._https = parts.scheme == "https"
+        self._host, self._port = parts.hostname, parts.port
+        query = urlencode({"org": settings.org, "bucket": settings.bucket, "precision": "ns"})
+        self._path = f"{parts.path.rstrip('/')}/api/v2/write?{query}"
+        self._headers = {"Content-Type": "text/plain; charset=utf-8"}
+        if settings.token:
+            self._headers["Authorization"] = f"Token {settings.token}"
+        self._conn: http.client.HTTPConnection | None = None
+        self._lock = threading.Lock()  # one request at a time on the kept-alive connection
+
+    def _connection(self) -> http.client.HTTPConnection:
+        if self._conn is None:
+            cls = http.client.HTTPSConnection if self._https else http.client.HTTPConnection
+            self._conn = cls(self._host, self._port, timeout=self.settings.timeout_s)
+        return self._conn
 
     def _post(self, lines: list[str]) -> None:
-        try:
-            self._write.write(bucket=self.settings.bucket, org=self.settings.org, record=lines,
-                              write_precision=WritePrecision.NS)
-        except ApiException as exc:
-            where = f"InfluxDB write to {self.settings.url}"
-            status = exc.status or 0
-            if 400 <= status < 500 and status not in _RETRY_4XX:
-                body = (exc.body or exc.reason or "").strip()[:300]
-                raise StoreRejected(f"{where} refused with HTTP {status}: {body}",
-                                    per_point=status in _PER_POINT) from exc
-            raise StoreError(f"{where} failed with HTTP {status}: {exc.reason}") from exc
-        except Exception as exc:  # urllib3: connection refused, timeout
-            raise StoreError(f"InfluxDB write to {self.settings.url} failed: {exc}") from exc
+        where = f"InfluxDB write to {self.settings.url}"
+        body = "\n".join(lines).encode()
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.request("POST", self._path, body=body, headers=self._headers)
+                resp = conn.getresponse()
+                detail = resp.read()[:300].decode(errors="replace").strip()
+            except (OSError, http.client.HTTPException) as exc:
+                self.close()  # a fresh connection next time
+                raise StoreError(f"{where} failed: {exc or type(exc).__name__}") from exc
+        status = resp.status
+        if status < 300:
+            return
+        if 400 <= status < 500 and status not in _RETRY_4XX:
+            raise StoreRejected(f"{where} refused with HTTP {status}: {detail}",
+                                per_point=status in _PER_POINT)
+        raise StoreError(f"{where} failed with HTTP {status}: {detail}")
 
     def write(self, gateway: str, samples: list[Sample]) -> int:
         self._post(to_lines(self.settings.measurement, gateway, samples))
@@ -74,4 +100,6 @@ class InfluxStore:
         return sum(2 if math.isfinite(s.rul) else 1 for s in scores)
 
     def close(self) -> None:
-        self._client.close()
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
