@@ -44,6 +44,7 @@ from .admission import Admitted, TimeWindow, admit
 from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
 from .instance import Instance, claim_instance
+from .metrics import MetricsServer
 from .risk import RiskTracker
 from .sequence import SeqTracker
 from .settings import IngestSettings
@@ -75,6 +76,28 @@ class IngestCounters:
         return dict(self.__dict__)
 
 
+DEAD_LETTER_KINDS = ("invalid_message", "invalid_sample", "time_window", "store_rejected",
+                     "internal_error")
+
+
+class Timing:
+    """Store write latency (sum, count, max) and lag (now minus the newest stored sample)."""
+
+    def __init__(self) -> None:
+        self.write_s_sum = 0.0
+        self.writes = 0
+        self.write_s_max = 0.0
+        self.lag_s = 0.0
+
+    def write(self, seconds: float) -> None:
+        self.write_s_sum += seconds
+        self.writes += 1
+        self.write_s_max = max(self.write_s_max, seconds)
+
+    def lag(self, newest: datetime) -> None:
+        self.lag_s = max(0.0, (datetime.now(UTC) - newest).total_seconds())
+
+
 class Ingester:
     def __init__(self, settings: IngestSettings, store: Store, dead_letters: DeadLetters,
                  risk: RiskTracker | None = None, api: ApiClient | None = None):
@@ -84,7 +107,10 @@ class Ingester:
         self.risk = risk
         self.api = api
         self.counters = IngestCounters()
-        self.reasons: Counter[str] = Counter()
+        self.reasons: Counter[str] = Counter()  # dead letters by kind
+        self.timing = Timing()
+        self.last_store_error: str | None = None
+        self.metrics: MetricsServer | None = None
         # Unbounded here, bounded by the broker: at most mqtt.queue_max unacked messages.
         self._queue: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self.sequences = SeqTracker()
@@ -188,6 +214,9 @@ class Ingester:
     def _on_message(self, client, userdata, msg: mqtt.MQTTMessage) -> None:
         self._queue.put(msg)  # never blocks paho's network thread
 
+    def queued(self) -> int:
+        return self._queue.qsize()
+
     def wait_connected(self, timeout: float) -> bool:
         return self._connected.wait(timeout)
 
@@ -206,8 +235,9 @@ class Ingester:
                 break
         return batch
 
-    def _dead_letter(self, topic: str, payload: bytes, reason: str) -> None:
-        self.reasons[reason.split(":")[0]] += 1
+    def _dead_letter(self, topic: str, payload: bytes, reason: str, kind: str) -> None:
+        """``kind`` (one of DEAD_LETTER_KINDS) labels the metric; ``reason`` says it all."""
+        self.reasons[kind] += 1
         if not self.storing:  # the storing ingesters dead-letter it
             self.counters.refused += 1
             log.debug("refused (%s): %s", topic, reason)
@@ -228,7 +258,8 @@ class Ingester:
             except Exception as exc:  # a bug must not turn one message into a poison loop
                 self.counters.internal_errors += 1
                 log.exception("internal error on a message from %s", msg.topic)
-                self._dead_letter(msg.topic, msg.payload, f"internal error: {exc!r}")
+                self._dead_letter(msg.topic, msg.payload, f"internal error: {exc!r}",
+                                  "internal_error")
         if self.storing:
             for gateway, items in admitted.items():
                 self._write(gateway, items)
@@ -272,7 +303,7 @@ class Ingester:
             else:
                 message = decode_message(msg.topic, msg.payload)
         except WireError as exc:
-            self._dead_letter(msg.topic, msg.payload, str(exc))
+            self._dead_letter(msg.topic, msg.payload, str(exc), "invalid_message")
             return
         if kind != "telemetry":
             if isinstance(message, GatewayState):
@@ -285,13 +316,13 @@ class Ingester:
         if not self._new(decoded.gateway, decoded.stream, decoded.seq):
             return  # seen before (redelivery): already stored or dead-lettered
         for refused in decoded.refused:
-            self._dead_letter(msg.topic, refused.payload(), refused.reason)
+            self._dead_letter(msg.topic, refused.payload(), refused.reason, "invalid_sample")
         if decoded.batch is None:
             return
         good, refused_by_time = admit(decoded.batch, msg.topic, self.window, now)
         admitted.setdefault(decoded.gateway, []).extend(good)
         for refused in refused_by_time:
-            self._dead_letter(msg.topic, refused.payload(), refused.reason)
+            self._dead_letter(msg.topic, refused.payload(), refused.reason, "time_window")
 
     def _new(self, gateway: str, stream: str, seq: int) -> bool:
         """Not seen before. A storing-only ingester of a shared group sees part of each
@@ -303,9 +334,13 @@ class Ingester:
         delay = 0.5
         while True:
             try:
+                started = time.perf_counter()
                 self.counters.points_stored += self.store.write(gateway,
                                                                 [it.sample for it in items])
+                self.timing.write(time.perf_counter() - started)
+                self.timing.lag(max(it.sample.ts for it in items))
                 self.counters.samples += len(items)
+                self.last_store_error = None
                 return
             except StoreRejected as exc:
                 if exc.per_point and len(items) > 1:  # isolate the points it refuses
@@ -314,14 +349,17 @@ class Ingester:
                     self._write(gateway, items[half:])
                     return
                 self.counters.store_rejected += 1
+                self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
                 log.error("ALARM store refused %d samples of %s for good, dead-lettered: %s",
                           len(items), gateway, exc)
                 for it in items:
                     refused = it.refused(f"store refused: {exc}")
-                    self._dead_letter(it.topic, refused.payload(), refused.reason)
+                    self._dead_letter(it.topic, refused.payload(), refused.reason,
+                                      "store_rejected")
                 return
             except StoreError as exc:
                 self.counters.store_errors += 1
+                self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
                 wait = delay * random.uniform(0.5, 1.0)  # jitter: N ingesters do not align
                 log.warning("%s; retrying in %.1fs (messages stay unacknowledged)", exc, wait)
                 if self._stopping.wait(wait):
@@ -343,12 +381,30 @@ class Ingester:
         self._known_assets.discard(asset)
         log.warning("asset %s not registered with the API yet: %s", asset, exc)
 
+    def _start_metrics(self) -> MetricsServer | None:
+        port = self.settings.metrics_port
+        if port is None:
+            return None
+        if port and self.instance is not None:
+            port += self.instance.slot
+        try:
+            server = MetricsServer(self, self.settings.metrics_host, port)
+        except OSError as exc:
+            log.error("ingester %s: no /metrics or /healthz, %s:%s is not free (%s): set "
+                      "metrics_port", self.client_id, self.settings.metrics_host, port, exc)
+            return None
+        server.start()
+        log.info("ingester %s: /metrics and /healthz on http://%s:%d", self.client_id,
+                 self.settings.metrics_host, server.port)
+        return server
+
     def run(self, stop: threading.Event) -> None:
         """Consume until ``stop`` is set; then finish the batch in hand and disconnect."""
         self._stopping = stop
         m = self.settings.mqtt
         host, port = m.endpoint()
         self.report.started()
+        self.metrics = self._start_metrics()
         if m.protocol == "5":
             props = Properties(PacketTypes.CONNECT)
             props.SessionExpiryInterval = m.session_expiry_s if m.persistent_session else 0
@@ -373,6 +429,8 @@ class Ingester:
                 self.risk.close()
             if self.api is not None:
                 self.api.close()
+            if self.metrics is not None:
+                self.metrics.stop()
             if self.state is not None:
                 self.state.close()
             if self.instance is not None:

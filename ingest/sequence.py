@@ -20,6 +20,7 @@ class SeqTracker:
         self._highest: dict[tuple[str, str], int] = {}
         self._missing: dict[tuple[str, str], set[int]] = {}
         self.duplicates = 0
+        self.duplicates_by_gateway: dict[str, int] = {}
         self.dirty: set[tuple[str, str]] = set()  # changed since ``take_dirty``
 
     def take_dirty(self) -> set[tuple[str, str]]:
@@ -45,6 +46,7 @@ class SeqTracker:
             missing.discard(seq)
             return True
         self.duplicates += 1
+        self.duplicates_by_gateway[gateway] = self.duplicates_by_gateway.get(gateway, 0) + 1
         return False
 
     def snapshot(self, keys: set[tuple[str, str]] | None = None) -> dict[tuple[str, str], dict]:
@@ -57,6 +59,12 @@ class SeqTracker:
             self._highest[key] = int(st["highest"])
             self._missing[key] = set(st["missing"])
         self.duplicates = duplicates
+
+    def missing_by_gateway(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for (gateway, _), missing in self._missing.items():
+            out[gateway] = out.get(gateway, 0) + len(missing)
+        return out
 
     def missing_total(self) -> int:
         return sum(len(m) for m in self._missing.values())

@@ -85,6 +85,10 @@ class IngestSettings(_Strict):
     mqtt: MqttIn = MqttIn()
     store: StoreSettings = StoreSettings()
     state_dir: str = "var/ingest"
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(
+        default=9310, ge=0, le=65535, description="/metrics and /healthz; plus the slot when "
+        "the client id is the default one; 0: any free port; none: off")
     persist_state: bool = Field(default=True, description="keep sequence trackers and "
                                 "per-asset scoring state in <state_dir>/<client id>.state.sqlite")
     dead_letter_path: str = "var/dead-letters.sqlite"

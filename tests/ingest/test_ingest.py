@@ -61,7 +61,7 @@ def settings_for(mosquitto, tmp_path, extra: dict | None = None, **store) -> Ing
         "mqtt": {"url": mosquitto.url, "client_id": "ingest-test"},
         "store": store or {"kind": "embedded", "path": str(tmp_path / "store.sqlite")},
         "dead_letter_path": str(tmp_path / "dl.sqlite"),
-        "state_dir": str(tmp_path / "ingest-state"),
+        "state_dir": str(tmp_path / "ingest-state"), "metrics_port": 0,
         "risk": {"enabled": False}, "api": {"url": None},
         **(extra or {}),
     })

@@ -205,3 +205,60 @@ def test_a_resumed_session_drops_the_subscriptions_an_earlier_config_made(mosqui
     assert ing.counters.messages == 5 and ing.counters.samples == 10
     store = open_store(new.store)
     assert store.count("gw-2-pump") == 0 and store.count("gw-1-pump") == 20
+
+
+def test_metrics_and_healthz_say_what_the_ingester_did(mosquitto, tmp_path):
+    import json
+    import urllib.error
+    import urllib.request
+
+    from forewarn.runtime import free_port
+
+    s = settings_for(mosquitto, tmp_path)
+    ing = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path))
+    t, stop = _start(ing)
+    try:
+        assert ing.wait_connected(10)
+        topic = telemetry_topic("site", "gw-1")
+        publish(mosquitto.url, [(topic, _batch("gw-1", 0)), (topic, b"junk"),
+                                (topic, _batch("gw-1", 3)), (topic, _batch("gw-1", 3))])
+        _wait(lambda: ing.counters.messages >= 4, timeout=10)
+        base = f"http://127.0.0.1:{ing.metrics.port}"
+        text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
+        health = json.loads(urllib.request.urlopen(f"{base}/healthz", timeout=5).read())
+    finally:
+        stop.set()
+        t.join(10)
+    lines = set(text.splitlines())
+    for expected in ["forewarn_ingest_messages_total 4", "forewarn_ingest_samples_total 4",
+                     "forewarn_ingest_points_stored_total 8",
+                     'forewarn_ingest_dead_letters_by_kind_total{kind="invalid_message"} 1',
+                     'forewarn_ingest_sequence_missing{gateway="gw-1"} 2',
+                     'forewarn_ingest_sequence_duplicates_total{gateway="gw-1"} 1',
+                     "forewarn_ingest_mqtt_connected 1"]:
+        assert expected in lines, expected
+    writes = next(ln for ln in lines if ln.startswith("forewarn_ingest_store_write_seconds_count"))
+    assert int(writes.split()[1]) in (1, 2)  # one or two batches
+    assert health["status"] == "ok" and health["problems"] == []
+
+    # a store that cannot be reached: /healthz says so
+    down = settings_for(mosquitto, tmp_path / "down", {"mqtt": {
+        "url": mosquitto.url, "client_id": "down"}, "metrics_port": 0},
+        kind="influx", url=f"http://127.0.0.1:{free_port()}", bucket="b", org="o",
+        timeout_s=1)
+    ing = Ingester(down, open_store(down.store), DeadLetters(down.dead_letter_path))
+    t, stop = _start(ing)
+    try:
+        assert ing.wait_connected(10)
+        publish(mosquitto.url, [(topic, _batch("gw-1", 9))])
+        _wait(lambda: ing.counters.store_errors >= 1, timeout=10)
+        try:
+            urllib.request.urlopen(f"http://127.0.0.1:{ing.metrics.port}/healthz", timeout=5)
+            raise AssertionError("healthz should fail")
+        except urllib.error.HTTPError as exc:
+            assert exc.code == 503
+            body = json.loads(exc.read())
+    finally:
+        stop.set()
+        t.join(10)
+    assert body["status"] == "failing" and body["problems"][0].startswith("store: ")
