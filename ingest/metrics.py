@@ -28,6 +28,7 @@ _COUNTERS = {
     "samples": "samples stored",
     "points_stored": "points (signal values) stored",
     "anomalies": "edge anomaly events received",
+    "events_stored": "anomaly events and gateway state changes stored",
     "dead_letters": "messages or samples dead-lettered",
     "refused": "invalid messages seen by a scoring-only ingester",
     "store_errors": "transient store failures (retried)",

@@ -21,6 +21,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -45,6 +46,7 @@ from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
 from .instance import Instance, claim_instance
 from .metrics import MetricsServer
+from .records import EventRecord
 from .risk import RiskTracker
 from .sequence import SeqTracker
 from .settings import IngestSettings
@@ -68,6 +70,7 @@ class IngestCounters:
     store_errors: int = 0  # transient failures, retried
     store_rejected: int = 0  # writes the store refused for good: dead-lettered, alarm
     internal_errors: int = 0  # bugs: the message was dead-lettered, ingestion went on
+    events_stored: int = 0  # anomaly events and gateway state changes
     scores: int = 0  # risk scores computed
     scores_not_stored: int = 0
     gateway_state: dict[str, str] = field(default_factory=dict)
@@ -250,11 +253,12 @@ class Ingester:
     def process(self, batch: list[mqtt.MQTTMessage]) -> None:
         """Validate, store (retrying while the store is down), ack, then score."""
         admitted: dict[str, list[Admitted]] = {}
+        events: list[tuple[EventRecord, mqtt.MQTTMessage]] = []
         now = datetime.now(UTC)
         for msg in batch:
             self.counters.messages += 1
             try:
-                self._admit(msg, now, admitted)
+                self._admit(msg, now, admitted, events)
             except Exception as exc:  # a bug must not turn one message into a poison loop
                 self.counters.internal_errors += 1
                 log.exception("internal error on a message from %s", msg.topic)
@@ -263,6 +267,8 @@ class Ingester:
         if self.storing:
             for gateway, items in admitted.items():
                 self._write(gateway, items)
+            if events:
+                self._write_events(events)
         all_samples = [it.sample for items in admitted.values() for it in items]
         if self.scoring and self.risk is not None and all_samples:
             self._score(all_samples)
@@ -294,8 +300,8 @@ class Ingester:
             self.counters.scores_not_stored += len(scores)
             log.warning("%d risk scores not stored: %s", len(scores), exc)
 
-    def _admit(self, msg: mqtt.MQTTMessage, now: datetime,
-               admitted: dict[str, list[Admitted]]) -> None:
+    def _admit(self, msg: mqtt.MQTTMessage, now: datetime, admitted: dict[str, list[Admitted]],
+               events: list[tuple[EventRecord, mqtt.MQTTMessage]]) -> None:
         try:
             kind = parse_topic(msg.topic)[2]
             if kind == "telemetry":
@@ -307,11 +313,15 @@ class Ingester:
             return
         if kind != "telemetry":
             if isinstance(message, GatewayState):
+                before = self.counters.gateway_state.get(message.gateway)
                 self.counters.gateway_state[message.gateway] = message.status
-                log.info("gateway %s is %s", message.gateway, message.status)
+                if before != message.status:
+                    log.info("gateway %s is %s", message.gateway, message.status)
+                    events.append((EventRecord.of(message), msg))
             elif self._new(message.gateway, message.stream, message.seq) and isinstance(
                     message, AnomalyEvent):
                 self.counters.anomalies += 1
+                events.append((EventRecord.of(message), msg))
             return
         if not self._new(decoded.gateway, decoded.stream, decoded.seq):
             return  # seen before (redelivery): already stored or dead-lettered
@@ -329,34 +339,20 @@ class Ingester:
         stream, so it cannot tell: it stores again (writes are idempotent)."""
         return self.sequences.check(gateway, stream, seq) if self.scoring else True
 
-    def _write(self, gateway: str, items: list[Admitted]) -> None:
-        """Store, retrying transient errors with backoff; dead-letter what the store refuses."""
+    def _retrying(self, call: Callable[[], int]) -> int:
+        """Run a store call, retrying transient errors with backoff and jitter until it
+        succeeds or the ingester stops (then StoreError: nothing is acked). StoreRejected
+        goes to the caller."""
         delay = 0.5
         while True:
             try:
-                started = time.perf_counter()
-                self.counters.points_stored += self.store.write(gateway,
-                                                                [it.sample for it in items])
-                self.timing.write(time.perf_counter() - started)
-                self.timing.lag(max(it.sample.ts for it in items))
-                self.counters.samples += len(items)
+                out = call()
                 self.last_store_error = None
-                return
+                return out
             except StoreRejected as exc:
-                if exc.per_point and len(items) > 1:  # isolate the points it refuses
-                    half = len(items) // 2
-                    self._write(gateway, items[:half])
-                    self._write(gateway, items[half:])
-                    return
                 self.counters.store_rejected += 1
                 self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
-                log.error("ALARM store refused %d samples of %s for good, dead-lettered: %s",
-                          len(items), gateway, exc)
-                for it in items:
-                    refused = it.refused(f"store refused: {exc}")
-                    self._dead_letter(it.topic, refused.payload(), refused.reason,
-                                      "store_rejected")
-                return
+                raise
             except StoreError as exc:
                 self.counters.store_errors += 1
                 self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
@@ -365,6 +361,40 @@ class Ingester:
                 if self._stopping.wait(wait):
                     raise
                 delay = min(delay * 2, 10.0)
+
+    def _write(self, gateway: str, items: list[Admitted]) -> None:
+        """Store samples; dead-letter what the store refuses for good, alone if it can."""
+        started = time.perf_counter()
+        try:
+            self.counters.points_stored += self._retrying(
+                lambda: self.store.write(gateway, [it.sample for it in items]))
+        except StoreRejected as exc:
+            if exc.per_point and len(items) > 1:  # isolate the points it refuses
+                half = len(items) // 2
+                self._write(gateway, items[:half])
+                self._write(gateway, items[half:])
+                return
+            log.error("ALARM store refused %d samples of %s for good, dead-lettered: %s",
+                      len(items), gateway, exc)
+            for it in items:
+                refused = it.refused(f"store refused: {exc}")
+                self._dead_letter(it.topic, refused.payload(), refused.reason,
+                                  "store_rejected")
+            return
+        self.timing.write(time.perf_counter() - started)
+        self.timing.lag(max(it.sample.ts for it in items))
+        self.counters.samples += len(items)
+
+    def _write_events(self, events: list[tuple[EventRecord, mqtt.MQTTMessage]]) -> None:
+        try:
+            self.counters.events_stored += self._retrying(
+                lambda: self.store.write_events([e for e, _ in events]))
+        except StoreRejected as exc:
+            log.error("ALARM store refused %d events for good, dead-lettered: %s",
+                      len(events), exc)
+            for _, msg in events:
+                self._dead_letter(msg.topic, msg.payload, f"store refused: {exc}",
+                                  "store_rejected")
 
     def _register_assets(self, samples: list) -> None:
         """Tell the service API about new assets, from its sender thread (``ApiClient.send``)."""

@@ -43,6 +43,7 @@ class StoreSettings(_Strict):
     bucket: str = "forewarn"
     measurement: str = "telemetry"
     score_measurement: str = "risk"
+    event_measurement: str = "events"
     timeout_s: float = 10.0
 
     @model_validator(mode="after")

@@ -6,7 +6,7 @@ from typing import Protocol
 
 from contracts.wire import Sample
 
-from ..records import Score
+from ..records import EventRecord, Score
 
 
 class StoreError(RuntimeError):
@@ -34,6 +34,10 @@ class Store(Protocol):
 
     def write_scores(self, scores: list[Score]) -> int:
         """Store risk scores (series ``risk`` and ``rul`` per asset); return points written."""
+        ...
+
+    def write_events(self, events: list[EventRecord]) -> int:
+        """Store edge anomaly events and gateway state changes; return how many."""
         ...
 
     def close(self) -> None: ...

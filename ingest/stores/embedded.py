@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import sqlite3
 import threading
@@ -10,7 +11,7 @@ from pathlib import Path
 from contracts import sqlite
 from contracts.wire import Sample
 
-from ..records import Score
+from ..records import EventRecord, Score
 from .base import StoreError, StoreRejected, iso_ns, ts_ns
 
 
@@ -25,6 +26,10 @@ class EmbeddedStore:
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS scores (asset TEXT NOT NULL, ts_ns INTEGER NOT NULL,"
             " risk REAL NOT NULL, rul REAL, PRIMARY KEY (asset, ts_ns)) WITHOUT ROWID")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS events (gateway TEXT NOT NULL, asset TEXT NOT NULL,"
+            " kind TEXT NOT NULL, ts_ns INTEGER NOT NULL, detail TEXT NOT NULL,"
+            " PRIMARY KEY (gateway, asset, kind, ts_ns)) WITHOUT ROWID")
         self._db.commit()
 
     def write(self, gateway: str, samples: list[Sample]) -> int:
@@ -51,6 +56,29 @@ class EmbeddedStore:
         except sqlite3.Error as exc:
             raise StoreError(f"embedded store write of scores failed: {exc}") from exc
         return len(rows)
+
+    def write_events(self, events: list[EventRecord]) -> int:
+        rows = [(e.gateway, e.asset, e.kind, e.ts_ns, json.dumps(e.fields)) for e in events]
+        try:
+            with self._lock:
+                self._db.executemany("INSERT OR REPLACE INTO events VALUES (?,?,?,?,?)", rows)
+                self._db.commit()
+        except (sqlite3.IntegrityError, OverflowError) as exc:
+            raise StoreRejected(f"embedded store refused the events: {exc}",
+                                per_point=True) from exc
+        except sqlite3.Error as exc:
+            raise StoreError(f"embedded store write of events failed: {exc}") from exc
+        return len(rows)
+
+    def events(self, gateway: str | None = None) -> list[tuple[str, str, str, int, dict]]:
+        """(gateway, asset, kind, ts_ns, fields), oldest first."""
+        sql = "SELECT gateway, asset, kind, ts_ns, detail FROM events"
+        args: tuple = ()
+        if gateway is not None:
+            sql, args = sql + " WHERE gateway=?", (gateway,)
+        with self._lock:
+            rows = self._db.execute(sql + " ORDER BY ts_ns", args).fetchall()
+        return [(g, a, k, t, json.loads(d)) for g, a, k, t, d in rows]
 
     def scores(self, asset: str) -> list[tuple[int, float, float | None]]:
         """(ts_ns, risk, rul) of one asset, oldest first."""

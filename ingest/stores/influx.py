@@ -19,7 +19,7 @@ from urllib.parse import urlencode, urlsplit
 
 from contracts.wire import Sample
 
-from ..records import Score
+from ..records import EventRecord, Score
 from ..settings import StoreSettings
 from .base import StoreError, StoreRejected, iso_ns, ts_ns
 
@@ -43,6 +43,17 @@ def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]
         out.append(head + ",".join([f"{k}={v!r}" for k, v in s.values.items()])
                    + f" {ts_ns(s)}")
     return out
+
+
+def _field(value: float | str) -> str:
+    """A line-protocol field value: a float, or a quoted string.
+
+    >>> print(_field(1.5), _field('say "hi"'))
+    1.5 "say \\"hi\\""
+    """
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return repr(float(value))
 
 
 class InfluxStore:
@@ -98,6 +109,14 @@ class InfluxStore:
                  for s in scores]
         self._post(lines)
         return sum(2 if math.isfinite(s.rul) else 1 for s in scores)
+
+    def write_events(self, events: list[EventRecord]) -> int:
+        m = self.settings.event_measurement
+        self._post([f"{m},gateway={e.gateway}," + (f"asset={e.asset}," if e.asset else "")
+                    + f"kind={e.kind} " + ",".join(
+                        f"{k}={_field(v)}" for k, v in e.fields.items()) + f" {e.ts_ns}"
+                    for e in events])
+        return len(events)
 
     def close(self) -> None:
         if self._conn is not None:

@@ -177,3 +177,31 @@ def test_bad_ingest_config_is_a_clear_error(tmp_path, bad):
         load_config(IngestSettings, p)
     assert str(p) in str(e.value)
     assert "store.url" in str(e.value) or "mqtt.qos" in str(e.value)
+
+
+def test_anomaly_events_and_gateway_state_changes_are_stored_as_evidence(mosquitto, tmp_path,
+                                                                         victoria):
+    from contracts.wire import GatewayState, state_topic
+
+    event = AnomalyEvent(gateway="gw-1", seq=0, sent_at=iso(0), asset="pump-01",
+                         signal="vibration_rms", ts=iso(5), value=9.0, score=8.0,
+                         threshold=6.0, detector="mad")
+    states = [GatewayState(gateway="gw-1", seq=0, sent_at=iso(t), status=st)
+              for t, st in ((1, "online"), (2, "online"), (3, "offline"))]
+    messages = [(events_topic("site", "gw-1"), event.to_bytes())] + [
+        (state_topic("site", "gw-1"), s.to_bytes()) for s in states]
+    for store in ({}, {"kind": "influx", "url": victoria.url, "bucket": "b", "org": "o"}):
+        s = settings_for(mosquitto, tmp_path / str(len(store)), **store)
+        run_ingester(s, until=lambda ing: True, timeout=0)
+        publish(mosquitto.url, messages)
+        ing = run_ingester(s, until=lambda ing: ing.counters.messages >= 4)
+        assert ing.counters.events_stored == 3  # the repeated 'online' is no change
+    stored = open_store(settings_for(mosquitto, tmp_path / "0").store).events("gw-1")
+    assert [(a, k, f.get("status"), f.get("signal")) for _, a, k, _, f in stored] == [
+        ("", "gateway_state", "online", None), ("", "gateway_state", "offline", None),
+        ("pump-01", "anomaly", None, "vibration_rms")]
+    assert stored[2][4]["score"] == 8.0 and stored[2][4]["detector"] == "mad"
+    series = victoria.export('{__name__=~"events_.*"}', expect_values=3)
+    by_name = {x["metric"]["__name__"]: x for x in series}
+    assert by_name["events_score"]["metric"]["asset"] == "pump-01"
+    assert by_name["events_score"]["values"] == [8.0]
