@@ -350,7 +350,6 @@ class Ingester:
                 self.last_store_error = None
                 return out
             except StoreRejected as exc:
-                self.counters.store_rejected += 1
                 self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
                 raise
             except StoreError as exc:
@@ -374,6 +373,7 @@ class Ingester:
                 self._write(gateway, items[:half])
                 self._write(gateway, items[half:])
                 return
+            self.counters.store_rejected += 1
             log.error("ALARM store refused %d samples of %s for good, dead-lettered: %s",
                       len(items), gateway, exc)
             for it in items:
@@ -390,6 +390,7 @@ class Ingester:
             self.counters.events_stored += self._retrying(
                 lambda: self.store.write_events([e for e, _ in events]))
         except StoreRejected as exc:
+            self.counters.store_rejected += 1
             log.error("ALARM store refused %d events for good, dead-lettered: %s",
                       len(events), exc)
             for _, msg in events:
