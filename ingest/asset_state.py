@@ -8,7 +8,7 @@ model's interval, the alarm streak, the latest score, and where its work order s
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 
 from models.features import FeatureState
 
@@ -28,6 +28,9 @@ class AssetState:
     scored: int = 0
     # the alarm rule's run of scores at or above the threshold (models.alarm)
     streak: int = 0
+    # the order trigger's last n scores and state (ingest.order_policy.OrderTrigger)
+    recent: list[float] = field(default_factory=list)
+    alarm: bool = False
     # the service API's side
     last_post: float = 0.0  # monotonic time the last health score was queued
     order_pending: bool = False  # an order request is queued or in flight

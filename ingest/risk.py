@@ -19,12 +19,16 @@ from models.io import PdmModel
 
 from .api_client import ApiClient, ApiError
 from .asset_state import AssetState
-from .order_policy import OrderPolicy
+from .order_policy import OrderPolicy, OrderTrigger
 from .records import Score
 from .scoring import RiskScorer
 from .settings import RiskSettings
 
 log = logging.getLogger(__name__)
+
+# An order needs at least this many scores at the threshold among the last k + 2, even
+# when the model's own alarm rule trusts a single score (training often picks 1).
+DEFAULT_ORDER_K = 3
 
 
 @dataclass
@@ -39,14 +43,17 @@ class OpenedOrder:
 class RiskTracker:
     def __init__(self, model: PdmModel, api: ApiClient | None, threshold: float,
                  consecutive: int, health_post_interval_s: float = 2.0,
-                 time_scale: float = 1.0, resample: bool = True):
+                 time_scale: float = 1.0, resample: bool = True, order_k: int | None = None,
+                 order_n: int | None = None, hysteresis: float = 0.05):
         self.model = model
         self.api = api
         self.rule = AlarmRule(threshold, consecutive)
         self.time_scale = time_scale  # simulated seconds per wall second (simulated fleets)
         self.resample = resample
-        self.scorer = RiskScorer(model, self.rule, self.bucket_s)
-        self.policy = OrderPolicy(self.rule, model.horizon, model.time_unit,
+        k = order_k or max(consecutive, DEFAULT_ORDER_K)
+        self.trigger = OrderTrigger(threshold, k, max(order_n or k + 2, k), hysteresis)
+        self.scorer = RiskScorer(model, self.rule, self.bucket_s, self.trigger)
+        self.policy = OrderPolicy(self.trigger, model.horizon, model.time_unit,
                                   health_post_interval_s)
         self.opened: list[OpenedOrder] = []
         self.api_errors = 0
@@ -58,7 +65,8 @@ class RiskTracker:
         return cls(model, api, threshold=s.threshold or model.threshold,
                    consecutive=s.consecutive or model.consecutive,
                    health_post_interval_s=s.health_post_interval_s,
-                   time_scale=s.time_scale, resample=s.resample)
+                   time_scale=s.time_scale, resample=s.resample, order_k=s.order_k,
+                   order_n=s.order_n, hysteresis=s.hysteresis)
 
     @property
     def bucket_s(self) -> float:
@@ -97,7 +105,7 @@ class RiskTracker:
                               f"health score for {asset} not posted: {exc}"))
         if due_order:
             a.order_pending = True
-            order = self.policy.order_body(asset, a)
+            order = self.policy.order_body(asset, a, self.scorer.risk_without_top(asset))
             self.api.send(("order", asset), lambda api: api.open_work_order(order),
                           on_done=lambda created: self._opened(a, order, created),
                           on_error=lambda exc: self._order_failed(asset, a, exc))

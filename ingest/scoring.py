@@ -17,14 +17,17 @@ from models.alarm import AlarmRule
 from models.io import PdmModel
 
 from .asset_state import AssetState
+from .order_policy import OrderTrigger
 from .records import Score
 from .resample import Resampler
 
 
 class RiskScorer:
-    def __init__(self, model: PdmModel, rule: AlarmRule, bucket_s: float):
+    def __init__(self, model: PdmModel, rule: AlarmRule, bucket_s: float,
+                 trigger: OrderTrigger | None = None):
         self.model = model
         self.rule = rule
+        self.trigger = trigger
         self.bucket_s = bucket_s  # wall seconds per model sample; 0: no resampling
         self.assets: dict[str, AssetState] = {}
 
@@ -39,6 +42,15 @@ class RiskScorer:
 
     def snapshot(self, assets: set[str]) -> dict[str, dict]:
         return {a: self.assets[a].snapshot() for a in assets if a in self.assets}
+
+    def risk_without_top(self, asset: str) -> float | None:
+        """The asset's latest risk re-scored as if its most deviating sensor were absent."""
+        a = self.assets[asset]
+        names = list(self.model.spec.sensors)
+        if a.top_signal not in names:
+            return None
+        X = a.features.features_without(names.index(a.top_signal))
+        return None if X is None else float(self.model.predict_risk(X)[0])
 
     def restore(self, snaps: dict[str, dict]) -> None:
         for asset, snap in snaps.items():
@@ -71,6 +83,8 @@ class RiskScorer:
             a = self.assets[asset]
             a.risk, a.rul, a.last_ts, a.scored = float(risk), float(rul), ts, a.scored + 1
             a.streak = self.rule.step(a.streak, a.risk)
+            if self.trigger is not None:
+                a.alarm = self.trigger.step(a.recent, a.alarm, a.risk)
             dev = np.where(np.isfinite(departure), np.abs(departure), -1.0)
             top = int(np.argmax(dev))
             a.top_signal, a.top_z = names[top], float(departure[top])

@@ -59,6 +59,12 @@ class RiskSettings(_Strict):
     threshold: float | None = Field(default=None, gt=0, lt=1,
                                     description="defaults to the model's own")
     consecutive: int | None = Field(default=None, ge=1)
+    order_k: int | None = Field(default=None, ge=1, description="scores at the threshold "
+                                "among the last order_n that open an order (default: the "
+                                "model's consecutive, at least 3)")
+    order_n: int | None = Field(default=None, ge=1, description="default: order_k + 2")
+    hysteresis: float = Field(default=0.05, ge=0, lt=1, description="the order trigger goes "
+                              "off when the last order_n scores are below threshold - this")
     health_post_interval_s: float = Field(default=2.0, ge=0)
     resample: bool = Field(default=True, description="average samples to the model's "
                            "sample interval before scoring")

@@ -240,22 +240,38 @@ class FeatureState:
         return self._features()
 
     def _features(self) -> np.ndarray:
-        s = self.spec
+        out, departure, hi = self._compute(np.array(self._z), self._base_sum)
+        self.last_departure = departure
+        self._hi.append(hi)
+        return out
+
+    def features_without(self, sensor: int) -> np.ndarray | None:
+        """The latest feature vector as if ``sensor`` (its index in ``spec.sensors``) had
+        never been read; None before the first sample. Changes nothing: for asking whether
+        a score rests on one sensor alone."""
+        if not self._z:
+            return None
         Z = np.array(self._z)
+        Z[:, sensor] = np.nan
+        base_sum = self._base_sum.copy()
+        base_sum[sensor] = np.nan
+        return self._compute(Z, base_sum, past_hi=list(self._hi)[:-1])[0]
+
+    def _compute(self, Z: np.ndarray, base_sum: np.ndarray, past_hi: list[float] | None = None
+                 ) -> tuple[np.ndarray, np.ndarray, float]:
+        s = self.spec
         stats = _window_stats(Z, s.windows)
         with np.errstate(invalid="ignore", divide="ignore"):
-            base = self._base_sum / np.where(self._base_n > 0, self._base_n, np.nan)
+            base = base_sum / np.where(self._base_n > 0, self._base_n, np.nan)
         departure = stats[0][0] - base  # the shortest window's mean from the start
-        self.last_departure = departure
         out = np.column_stack([Z[-1], *(a for st in stats for a in st), departure]).ravel()
         finite = departure[np.isfinite(departure)]
         hi = float(np.sqrt(np.mean(finite**2))) if len(finite) else np.nan
-        self._hi.append(hi)
-        H = np.array(self._hi)[:, None]
+        H = np.array([*(self._hi if past_hi is None else past_hi), hi])[:, None]
         extra = [hi, _window_stats(H, (len(H),))[0][2][0]]
         if s.use_age:
             extra.append(self.seen * s.sample_interval)
-        return np.concatenate([out, extra])
+        return np.concatenate([out, extra]), departure, hi
 
 
 def _window_stats(Z: np.ndarray, windows: tuple[int, ...]

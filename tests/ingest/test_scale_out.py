@@ -222,7 +222,8 @@ def test_metrics_and_healthz_say_what_the_ingester_did(mosquitto, tmp_path):
         topic = telemetry_topic("site", "gw-1")
         publish(mosquitto.url, [(topic, _batch("gw-1", 0)), (topic, b"junk"),
                                 (topic, _batch("gw-1", 3)), (topic, _batch("gw-1", 3))])
-        _wait(lambda: ing.counters.messages >= 4, timeout=10)
+        _wait(lambda: ing.counters.messages >= 4 and ing.counters.samples >= 4, timeout=10)
+        time.sleep(0.5)  # the batch in hand is acked and counted
         base = f"http://127.0.0.1:{ing.metrics.port}"
         text = urllib.request.urlopen(f"{base}/metrics", timeout=5).read().decode()
         health = json.loads(urllib.request.urlopen(f"{base}/healthz", timeout=5).read())
