@@ -56,6 +56,7 @@ bench: venv system-deps
 	$(PY) bench/model_full_run.py
 	$(PY) bench/detector_fit.py
 	$(PY) bench/train_busy.py
+	$(PY) bench/single_sensor_guard.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
