@@ -11,9 +11,13 @@ one command shows everything. Progress goes to stderr every few seconds.
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import logging
+import os
 import shutil
+import socket
+import subprocess
 import sys
 import threading
 import time
@@ -105,6 +109,39 @@ class ApiThread:
         self.thread.join(10)
 
 
+MOSQUITTO = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto")
+
+
+def _private_mosquitto(workdir: Path, port: int) -> subprocess.Popen | None:
+    """A private Mosquitto on 127.0.0.1 if one is installed (not the system service):
+    under load it keeps every QoS 1 message, where the pure-Python amqtt did not."""
+    binary = shutil.which("mosquitto") or next((b for b in MOSQUITTO if Path(b).exists()),
+                                                None)
+    if binary is None:
+        return None
+    folder = workdir / "mosquitto"
+    folder.mkdir(parents=True, exist_ok=True)
+    conf = folder / "mosquitto.conf"
+    user = f"user {getpass.getuser()}\n" if os.geteuid() == 0 else ""
+    conf.write_text(f"listener {port} 127.0.0.1\nallow_anonymous true\n{user}"
+                    f"persistence true\npersistence_location {folder}/\n"
+                    "max_queued_messages 0\n"
+                    f"log_dest file {folder}/mosquitto.log\n")
+    proc = subprocess.Popen([binary, "-c", str(conf)], stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        with socket.socket() as sock:
+            if sock.connect_ex(("127.0.0.1", port)) == 0:
+                return proc
+        if proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    proc.kill()
+    log.warning("Mosquitto (%s) did not start; using the embedded amqtt broker", binary)
+    return None
+
+
 async def _embedded_broker(port: int):
     from amqtt.broker import Broker
 
@@ -147,6 +184,7 @@ def summarize(agent: Agent, ingester: Ingester, api: ApiClient, fleet_server: Fl
         "messages_published": a.messages_published,
         "messages_received": i.messages,
         "points_stored": i.points_stored,
+        "values_not_stored": a.values_polled - i.points_stored,
         "anomalies": a.anomalies,
         "anomalies_received": i.anomalies,
         "dead_letters": i.dead_letters,
@@ -185,13 +223,19 @@ async def run_demo(opts: DemoOptions) -> int:
         prepare_model, workdir, opts.training_assets, opts.seed, interval_h)
     model = load_model(model_dir)
 
-    broker = None
+    broker = mosquitto = None
     broker_url = opts.broker
+    protocol = "3.1.1"  # the broker given with --broker may not speak MQTT 5
     if broker_url is None:
         port = free_port()
-        broker = await _embedded_broker(port)
         broker_url = f"mqtt://127.0.0.1:{port}"
-        log.info("embedded MQTT broker (amqtt) on %s", broker_url)
+        mosquitto = await asyncio.to_thread(_private_mosquitto, workdir, port)
+        if mosquitto is not None:
+            protocol = "5"
+            log.info("private Mosquitto on %s", broker_url)
+        else:
+            broker = await _embedded_broker(port)
+            log.info("embedded MQTT broker (amqtt) on %s", broker_url)
 
     api_settings = ServiceApiSettings(port=opts.api_port,
                                       database_url=f"sqlite:///{workdir / 'api.sqlite'}")
@@ -209,7 +253,7 @@ async def run_demo(opts: DemoOptions) -> int:
                           "org": opts.influx_org, "bucket": opts.influx_bucket}
     ingest_settings = IngestSettings.model_validate({
         "mqtt": {"url": broker_url, "client_id": "forewarn-demo-ingest",
-                 "protocol": "3.1.1"},  # amqtt speaks MQTT 3.1.1 only
+                 "protocol": protocol},  # amqtt speaks MQTT 3.1.1 only
         "store": store_settings,
         "dead_letter_path": str(workdir / "dead-letters.sqlite"),
         "risk": {"model_dir": str(model_dir), "time_scale": opts.time_scale},
@@ -263,6 +307,9 @@ async def run_demo(opts: DemoOptions) -> int:
     api_thread.stop()
     if broker is not None:
         await broker.shutdown()
+    if mosquitto is not None:
+        mosquitto.terminate()
+        mosquitto.wait(10)
     log.info("%s", _summary_text(summary))
     if opts.summary_json:
         Path(opts.summary_json).write_text(json.dumps(summary, indent=2) + "\n")
@@ -276,6 +323,10 @@ def _summary_text(s: dict) -> str:
         f"  samples polled {s['samples_polled']}, messages published {s['messages_published']}, "
         f"points stored {s['points_stored']}, anomalies {s['anomalies']}, "
         f"dead letters {s['dead_letters']}, sequence gaps {s['seq_gaps']}",
+        ("  every polled value was stored" if s["values_not_stored"] == 0 else
+         f"  LOST: {s['values_not_stored']} of {s['values_polled']} polled values were not "
+         f"stored ({s['seq_gaps']} messages missing by sequence number, "
+         f"{s['dead_letters']} dead letters)"),
     ]
     for o in s["work_orders"]:
         lead = (f"{o['lead_time_s']:.0f}s ({o['lead_time_sim_h']:.0f} simulated h) before failure"
