@@ -256,6 +256,7 @@ async def run_demo(opts: DemoOptions) -> int:
                  "protocol": protocol},  # amqtt speaks MQTT 3.1.1 only
         "store": store_settings,
         "dead_letter_path": str(workdir / "dead-letters.sqlite"),
+        "state_dir": str(workdir / "ingest-state"),
         "risk": {"model_dir": str(model_dir), "time_scale": opts.time_scale},
         "api": {"url": api_url},
     })

@@ -39,7 +39,7 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
     settings = IngestSettings.model_validate({
         "mqtt": {"url": mosquitto.url, "client_id": "e2e-ingest"},
         "store": {"kind": "influx", "url": victoria.url, "org": "o", "bucket": "b"},
-        "dead_letter_path": str(tmp_path / "dl.sqlite"),
+        "dead_letter_path": str(tmp_path / "dl.sqlite"), "state_dir": str(tmp_path / "st"),
     })
     risk = RiskTracker(model, api, threshold=model.threshold, consecutive=model.consecutive,
                        time_scale=fleet.time_scale)

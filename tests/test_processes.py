@@ -45,7 +45,7 @@ def test_parts_as_processes_stop_cleanly_on_sigterm(tmp_path, mosquitto, transpo
     store = tmp_path / "store.sqlite"
     ingest_cfg = tmp_path / "ingest.toml"
     ingest_cfg.write_text(to_toml({
-        "dead_letter_path": str(tmp_path / "dl.sqlite"),
+        "dead_letter_path": str(tmp_path / "dl.sqlite"), "state_dir": str(tmp_path / "st"),
         "mqtt": {"url": mosquitto.url, "client_id": "proc-ingest"},
         "store": {"kind": "embedded", "path": str(store)},
         "risk": {"enabled": False}, "api": {"url": ""}}))

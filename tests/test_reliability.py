@@ -20,7 +20,8 @@ def test_broker_outage_loses_nothing(tmp_path, mosquitto, loop_thread):
     settings = IngestSettings.model_validate({
         "mqtt": {"url": mosquitto.url, "client_id": "rel-ingest"},
         "store": {"kind": "embedded", "path": str(tmp_path / "store.sqlite")},
-        "dead_letter_path": str(tmp_path / "dl.sqlite"), "api": {"url": None}})
+        "dead_letter_path": str(tmp_path / "dl.sqlite"), "state_dir": str(tmp_path / "st"),
+        "api": {"url": None}})
     store = open_store(settings.store)
     ingester = Ingester(settings, store, DeadLetters(settings.dead_letter_path))
     agent_settings = agent_settings_for(
