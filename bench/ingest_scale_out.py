@@ -23,10 +23,15 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bench.ingest_throughput import SIGNALS, make_batches, publish_all, rate, raw_vm  # noqa: E402
+from bench.ingest_throughput import (  # noqa: E402
+    SIGNALS,
+    make_batches,
+    publish_all,
+    rate,
+    raw_vm_limit,
+)
 from forewarn.config import to_toml  # noqa: E402
 from forewarn.runtime import free_port  # noqa: E402
-from ingest.stores.influx import to_lines  # noqa: E402
 from tests.servers import Mosquitto, Victoria  # noqa: E402
 
 
@@ -102,9 +107,7 @@ def main() -> None:
         broker.start()
         vm = Victoria(work / "vm")
         try:
-            raw = make_batches(args.messages, args.samples, "raw")
-            lines = [ln for b in raw for ln in to_lines("telemetry", b.gateway, b.samples)]
-            raw_rate = rate(len(lines) * len(SIGNALS), raw_vm(vm, lines))
+            raw_rate = rate(*raw_vm_limit(vm, args.messages, args.samples))
             rows = [(n, *run(n, broker, vm, work, args.messages, args.samples))
                     for n in (1, 3)]
         finally:

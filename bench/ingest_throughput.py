@@ -71,6 +71,13 @@ def raw_vm(vm: Victoria, lines: list[str], chunk: int = 5000) -> float:
     return time.perf_counter() - t
 
 
+def raw_vm_limit(vm: Victoria, messages: int, samples: int) -> tuple[int, float]:
+    """(points, seconds) of the stream pre-formatted and POSTed raw: the store's limit."""
+    batches = make_batches(messages, samples, "raw")
+    lines = [ln for b in batches for ln in to_lines("telemetry", b.gateway, b.samples)]
+    return len(lines) * len(SIGNALS), raw_vm(vm, lines)
+
+
 def publish_all(url_port: int, batches: list[ReadingBatch]) -> None:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-pub")
     c.max_inflight_messages_set(100)
@@ -130,10 +137,8 @@ def main() -> None:
         vm = Victoria(work / "vm")
         try:
             # 1. raw limit of the store
-            raw_batches = make_batches(args.messages, args.samples, "raw")
-            lines = [ln for b in raw_batches for ln in to_lines("telemetry", b.gateway, b.samples)]
-            raw_s = raw_vm(vm, lines)
-            rows.append(("VictoriaMetrics raw line protocol (5,000-line POSTs)", n_points, raw_s))
+            rows.append(("VictoriaMetrics raw line protocol (5,000-line POSTs)",
+                         *raw_vm_limit(vm, args.messages, args.samples)))
             # 2. the store class
             store = InfluxStore(StoreSettings(kind="influx", url=vm.url, org="o", bucket="b"))
             st_batches = make_batches(args.messages, args.samples, "store")

@@ -19,7 +19,7 @@ from ingest.dead_letters import DeadLetters
 from ingest.pipeline import Ingester
 from ingest.settings import IngestSettings
 from ingest.stores import open_store
-from tests.ingest.test_ingest import make_batch
+from tests.ingest.test_ingest import drive, make_batch
 from tests.servers import Mosquitto, make_certificates
 
 SECRET = "s3cr3t-Pa55"
@@ -48,19 +48,6 @@ def _ingester(broker, tmp_path, **over) -> Ingester:
         "dead_letter_path": str(tmp_path / "dl.sqlite"), "state_dir": str(tmp_path / "st"),
         "risk": {"enabled": False}, "api": {"url": None}})
     return Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path))
-
-
-def _run(ing: Ingester, until, timeout: float = 15.0) -> None:
-    stop = threading.Event()
-    t = threading.Thread(target=ing.run, args=(stop,))
-    t.start()
-    try:
-        deadline = time.monotonic() + timeout
-        while not until(ing) and time.monotonic() < deadline:
-            time.sleep(0.05)
-    finally:
-        stop.set()
-        t.join(10)
 
 
 def test_agent_and_ingester_talk_over_mutual_tls_with_passwords_kept_out_of_logs(
@@ -97,7 +84,7 @@ def test_a_broker_certificate_from_another_ca_is_refused_with_a_clear_error(
     other_ca, _ = make_certificates(tmp_path / "other", names=("other-ca",))["other-ca"]
     ing = _ingester(tls_broker, tmp_path, ca_file=str(other_ca))
     with caplog.at_level(logging.ERROR):
-        _run(ing, until=lambda i: i.report.last_error is not None, timeout=10)
+        drive(ing, until=lambda i: i.report.last_error is not None, timeout=10, connects=False)
     assert not ing.wait_connected(0)
     assert "certificate is not trusted" in ing.report.last_error
     assert "mqtt.ca_file" in caplog.text
@@ -106,7 +93,7 @@ def test_a_broker_certificate_from_another_ca_is_refused_with_a_clear_error(
 def test_a_wrong_password_is_refused_with_a_clear_error(tls_broker, tmp_path, monkeypatch):
     monkeypatch.setenv("FW_TEST_MQTT_PASSWORD", "wrong")
     ing = _ingester(tls_broker, tmp_path)
-    _run(ing, until=lambda i: i.report.last_error is not None, timeout=10)
+    drive(ing, until=lambda i: i.report.last_error is not None, timeout=10, connects=False)
     assert not ing.wait_connected(0)
     assert "refused the connection" in ing.report.last_error
     assert "check mqtt.username and mqtt.password" in ing.report.last_error
