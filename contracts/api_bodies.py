@@ -2,49 +2,166 @@
 
 The service API validates requests with these models (``service_api.schemas`` re-exports
 them); the ingester builds them, so a body the API would refuse fails where it is made.
+
+Every body is strict (:class:`Body`): unknown fields, NaN and Infinity, NUL characters and
+over-long strings are refused with a message naming the field, so neither SQLite nor
+PostgreSQL ever sees them.
+
+>>> HealthCreate(ts="2026-11-25T00:00:00Z", risk=float("nan"))
+Traceback (most recent call last):
+...
+pydantic_core._pydantic_core.ValidationError: 1 validation error for HealthCreate
+risk
+  Input should be a finite number [type=finite_number, input_value=nan, input_type=float]
+...
 """
 
 from __future__ import annotations
 
-from typing import Literal
+import math
+from typing import Annotated, Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+
+from .ids import Id
 
 Priority = Literal["low", "medium", "high", "critical"]
-OrderType = Literal["preventive", "corrective", "inspection"]
-OrderSource = Literal["predictive", "manual", "phone", "email", "chat"]
+OrderType = Literal["predictive", "preventive", "corrective", "inspection"]
+OrderSource = Literal["predictive", "phone", "sms", "chat", "email", "portal", "api"]
+Severity = Literal["minor", "major", "critical"]
 
 PREDICTED_FAILURE = "predicted_failure"  # failure_mode of orders the risk models open
 
-
-class AssetUpsert(BaseModel):
-    """``PUT /api/v1/assets/{id}``: create the asset, or update the fields given."""
-
-    model_config = ConfigDict(extra="forbid")
-    name: str = ""
-    kind: str = ""
-    site: str = ""
-    serial_number: str = ""
+MAX_TEXT = 10_000  # characters of a description, symptom or note
+MAX_DETAIL_BYTES = 16_384  # a health record's or event's free-form detail, as JSON
+MAX_BATCH = 5_000  # records in one batched POST
 
 
-class HealthCreate(BaseModel):
+class BodyError(ValueError):
+    """A request body holds a value no store can keep (NUL, NaN, too deep, too big)."""
+
+
+def _check_json(value: Any, where: str, depth: int = 0) -> None:
+    if depth > 8:
+        raise BodyError(f"{where}: nested more than 8 levels deep")
+    if isinstance(value, str):
+        if "\x00" in value:
+            raise BodyError(f"{where}: NUL characters (\\u0000) are not allowed in text")
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise BodyError(f"{where}: {value} is not a finite number; send null instead")
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _check_json(k, where, depth + 1)
+            _check_json(v, f"{where}.{k}", depth + 1)
+    elif isinstance(value, list):
+        for i, v in enumerate(value):
+            _check_json(v, f"{where}[{i}]", depth + 1)
+
+
+def _small_json(value: dict) -> dict:
+    import json
+
+    _check_json(value, "detail")
+    size = len(json.dumps(value, separators=(",", ":")))
+    if size > MAX_DETAIL_BYTES:
+        raise BodyError(f"detail is {size} bytes as JSON; at most {MAX_DETAIL_BYTES} allowed")
+    return value
+
+
+Detail = Annotated[dict[str, Any], AfterValidator(_small_json)]
+Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Short = Annotated[str, Field(max_length=200)]
+Code = Annotated[str, Field(max_length=64, pattern=r"^[A-Za-z0-9_.\-]*$")]
+
+
+class Body(BaseModel):
+    """A request body: unknown fields, NaN/Infinity, NUL characters refused."""
+
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, str_max_length=MAX_TEXT)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_nul(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            for k, v in data.items():
+                if isinstance(v, str) and "\x00" in v:
+                    raise BodyError(f"{k}: NUL characters (\\u0000) are not allowed in text")
+        return data
+
+
+class AssetUpsert(Body):
+    """``PUT /api/v1/assets/{id}``: register the asset, or update the fields given.
+
+    The ingester sends an empty body for an asset it sees for the first time.
+    """
+
+    name: Short | None = None
+    equipment_class: Code | None = None
+    site: Code | None = None
+    serial_number: Short | None = None
+    gateway: Code | None = None
+
+
+class HealthCreate(Body):
     """``POST /api/v1/assets/{id}/health``: one scored health record of an asset."""
 
-    model_config = ConfigDict(extra="forbid")
     ts: AwareDatetime
     risk: float = Field(ge=0, le=1)
-    detail: dict = Field(default_factory=dict)
+    detail: Detail = Field(default_factory=dict)
 
 
-class WorkOrderCreate(BaseModel):
+class HealthRecord(HealthCreate):
+    """One record of ``POST /api/v1/health:batch``."""
+
+    asset_id: Id
+
+
+class HealthBatch(Body):
+    """``POST /api/v1/health:batch``: scores of many assets; a record already stored
+    (same asset and time) is skipped, so a retried batch stores nothing twice."""
+
+    records: list[HealthRecord] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+EventKind = Literal["anomaly", "device_state", "gateway_state", "alarm", "note"]
+
+
+class EventCreate(Body):
+    """One asset event: an edge anomaly, a device or gateway state change, an alarm."""
+
+    ts: AwareDatetime
+    kind: EventKind
+    signal: Annotated[str, Field(max_length=64)] = ""
+    severity: float | None = Field(default=None, ge=0, le=1e6)
+    message: Short = ""
+    detail: Detail = Field(default_factory=dict)
+
+
+class EventRecord(EventCreate):
+    asset_id: Id
+
+
+class EventBatch(Body):
+    """``POST /api/v1/events:batch``; an event already stored (same asset, time, kind and
+    signal) is skipped."""
+
+    records: list[EventRecord] = Field(min_length=1, max_length=MAX_BATCH)
+
+
+class WorkOrderCreate(Body):
     """``POST /api/v1/work-orders``."""
 
-    model_config = ConfigDict(extra="forbid")
-    asset_id: str
+    asset_id: Id
     type: OrderType = "corrective"
-    priority: Priority = "medium"
-    failure_mode: str = ""
-    source: OrderSource = "manual"
+    priority: Priority | None = None  # derived from risk x criticality when not given
+    severity: Severity = "major"
+    failure_mode: Code = ""
+    failure_mechanism: Code = ""
+    failure_cause: Code = ""
+    source: OrderSource = "api"
+    source_ref: Short = ""
     title: str = Field(min_length=1, max_length=200)
-    description: str = ""
+    symptom: Text = ""
+    description: Text = ""
     risk: float | None = Field(default=None, ge=0, le=1)

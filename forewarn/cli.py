@@ -105,7 +105,7 @@ def _ingest(args: argparse.Namespace) -> int:
     from models.io import load_model
 
     s = load_config(IngestSettings, args.config)
-    api = ApiClient(s.api.url, s.api.timeout_s) if s.api.url else None
+    api = ApiClient(s.api.url, s.api.timeout_s, token=s.api.token()) if s.api.url else None
     risk = None
     if s.risk.enabled and s.risk.model_dir:
         model = load_model(s.risk.model_dir)
@@ -151,13 +151,45 @@ def _dead_letters(args: argparse.Namespace) -> int:
 
 
 def _api(args: argparse.Namespace) -> int:
-    import uvicorn
-
-    from service_api.app import create_app
+    from service_api.db import DatabaseNotMigrated, migrate, redacted
+    from service_api.problems import Problem
     from service_api.settings import ServiceApiSettings
 
-    s = load_config(ServiceApiSettings, args.config, host=args.host, port=args.port)
-    uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
+    command = args.api_command or "serve"
+    s = load_config(ServiceApiSettings, args.config, host=getattr(args, "host", None),
+                    port=getattr(args, "port", None))
+    try:
+        if command == "migrate":
+            before = migrate(s.database_url)
+            log.info("database %s migrated from %s to head", redacted(s.database_url),
+                     before or "empty")
+        elif command == "user":
+            from service_api.bootstrap import add_user
+
+            password = add_user(s.database_url, args.name, args.role, args.scope or "")
+            print(f"user {args.name} ({args.role}) created; password (shown once): "
+                  f"{password}")
+        elif command == "token":
+            from service_api.bootstrap import issue_token
+
+            token = issue_token(s.database_url, args.name, args.label or "", args.days,
+                                create_role="service" if args.service else None)
+            if args.out:
+                Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+                Path(args.out).touch(mode=0o600)
+                Path(args.out).write_text(token + "\n")
+                log.info("token for %s written to %s", args.name, args.out)
+            else:
+                print(token)
+        else:
+            import uvicorn
+
+            from service_api.app import create_app
+
+            uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
+    except (DatabaseNotMigrated, Problem) as exc:
+        log.error("%s", exc)
+        return 2
     return 0
 
 
@@ -338,11 +370,31 @@ def build_parser() -> argparse.ArgumentParser:
                    "remove those fully stored (exit status 1 if some stay)")
     d.set_defaults(func=_dead_letters)
 
-    api = sub.add_parser("api", help="run the service API and dashboard")
-    api.add_argument("--config", help="API TOML (default: built-in defaults)")
+    api = sub.add_parser("api", help="run the service API and dashboard; migrate its "
+                         "database; make users and tokens")
+    api_config = "API TOML (default: built-in defaults)"
+    api.add_argument("--config", help=api_config)
     api.add_argument("--host")
     api.add_argument("--port", type=int)
-    api.set_defaults(func=_api)
+    api.set_defaults(func=_api, api_command=None)
+    asub = api.add_subparsers(dest="api_command")
+    am = asub.add_parser("migrate", help="bring the database to the schema this version needs")
+    am.add_argument("--config", help=api_config, default=argparse.SUPPRESS)
+    au = asub.add_parser("user", help="create a user; prints its password once")
+    au.add_argument("name")
+    au.add_argument("--role", required=True, choices=("admin", "planner", "engineer",
+                                                      "technician", "viewer", "service"))
+    au.add_argument("--scope", help="asset path prefix the user may see (default: all)")
+    au.add_argument("--config", help=api_config, default=argparse.SUPPRESS)
+    at = asub.add_parser("token", help="issue an API token for a user (printed once)")
+    at.add_argument("name")
+    at.add_argument("--service", action="store_true",
+                    help="create NAME as a service account (role service) if missing")
+    at.add_argument("--label")
+    at.add_argument("--days", type=float, help="expire after this many days (default never)")
+    at.add_argument("--out", help="write the token to this file (mode 600) instead of "
+                    "printing it")
+    at.add_argument("--config", help=api_config, default=argparse.SUPPRESS)
 
     m = sub.add_parser("model", help="train, evaluate and apply RUL/risk models and detectors")
     ms = m.add_subparsers(dest="model_command", required=True)

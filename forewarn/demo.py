@@ -38,6 +38,7 @@ from models.dataset import read_runs
 from models.io import FORMAT_VERSION, load_model
 from models.train import TrainOptions, train
 from service_api.app import create_app
+from service_api.bootstrap import local_setup
 from service_api.settings import ServiceApiSettings
 from simulators.agent_config import agent_settings_for
 from simulators.dataset import write_dataset
@@ -161,9 +162,8 @@ def _iso(ts: float | None) -> str | None:
 def summarize(agent: Agent, ingester: Ingester, api: ApiClient, fleet_server: FleetServer,
               time_scale: float, started: float) -> dict:
     truth = {g["asset"]: g for g in fleet_server.ground_truth()}
-    orders = api.get("/work-orders")
     work_orders = []
-    for o in orders if isinstance(orders, list) else []:
+    for o in api.items("/work-orders"):
         opened = datetime.fromisoformat(o["opened_at"])
         failure_at = truth.get(o["asset_id"], {}).get("failure_at")
         lead = failure_at - opened.timestamp() if failure_at is not None else None
@@ -239,11 +239,14 @@ async def run_demo(opts: DemoOptions) -> int:
 
     api_settings = ServiceApiSettings(port=opts.api_port,
                                       database_url=f"sqlite:///{workdir / 'api.sqlite'}")
+    admin_password, ingest_token = await asyncio.to_thread(
+        local_setup, api_settings.database_url, workdir)
     api_thread = ApiThread(api_settings)
     await asyncio.to_thread(api_thread.start)
     api_url = f"http://127.0.0.1:{opts.api_port}"
-    log.info("service API and dashboard on %s (work orders: %s/api/v1/work-orders)",
-             api_url, api_url)
+    log.info("service API and dashboard on %s: log in as admin with password %s (kept in "
+             "%s); API docs at %s/docs", api_url, admin_password, workdir / "admin-password",
+             api_url)
 
     fleet: FleetConfig = demo_fleet(seed=opts.seed, time_scale=opts.time_scale,
                                     base_port=opts.modbus_base_port)
@@ -260,7 +263,7 @@ async def run_demo(opts: DemoOptions) -> int:
         "risk": {"model_dir": str(model_dir), "time_scale": opts.time_scale},
         "api": {"url": api_url},
     })
-    api = ApiClient(api_url)
+    api = ApiClient(api_url, token=ingest_token)
     risk = RiskTracker.from_settings(model, api, ingest_settings.risk)
     ingester = Ingester(ingest_settings, open_store(ingest_settings.store),
                         DeadLetters(ingest_settings.dead_letter_path), risk=risk, api=api)

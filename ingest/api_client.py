@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from typing import Any
 
-from contracts.api_bodies import AssetUpsert, HealthCreate, WorkOrderCreate
+from contracts.api_bodies import AssetUpsert, EventBatch, HealthCreate, WorkOrderCreate
 
 log = logging.getLogger(__name__)
 
@@ -41,8 +41,13 @@ class _Queued:
 
 
 class ApiClient:
-    def __init__(self, base_url: str, timeout_s: float = 5.0, max_pending: int = 10_000):
+    def __init__(self, base_url: str, timeout_s: float = 5.0, max_pending: int = 10_000,
+                 token: str | None = None):
         self.base = base_url.rstrip("/") + "/api/v1"
+        self.token = token
+        self._headers = {"Content-Type": "application/json"}
+        if token:
+            self._headers["Authorization"] = f"Bearer {token}"
         self.timeout_s = timeout_s
         self.max_pending = max_pending
         self.refused = 0  # calls refused by a full send queue
@@ -57,7 +62,7 @@ class ApiClient:
     def _call(self, method: str, path: str, body: dict | None = None) -> dict:
         data = json.dumps(body).encode() if body is not None else None
         req = urllib.request.Request(self.base + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
+                                     headers=self._headers)
         try:
             with urllib.request.urlopen(req, timeout=self.timeout_s) as resp:
                 return json.loads(resp.read() or b"{}")
@@ -72,15 +77,30 @@ class ApiClient:
         """A read-only call, e.g. ``get("/work-orders")``."""
         return self._call("GET", path)
 
+    def items(self, path: str) -> list[dict]:
+        """Every item of a paginated list, e.g. ``items("/work-orders?status=proposed")``."""
+        out: list[dict] = []
+        sep = "&" if "?" in path else "?"
+        while True:
+            page = self._call("GET", f"{path}{sep}limit=1000&offset={len(out)}")
+            out.extend(page["items"])
+            if not page["items"] or len(out) >= page["total"]:
+                return out
+
     def upsert_asset(self, asset_id: str, body: AssetUpsert | None = None) -> dict:
         body = body or AssetUpsert()
-        return self._call("PUT", f"/assets/{asset_id}", body.model_dump(exclude_defaults=True))
+        return self._call("PUT", f"/assets/{asset_id}", body.model_dump(exclude_none=True,
+                                                                         mode="json"))
 
     def post_health(self, asset_id: str, body: HealthCreate) -> dict:
         return self._call("POST", f"/assets/{asset_id}/health", body.model_dump(mode="json"))
 
+    def post_events(self, body: EventBatch) -> dict:
+        return self._call("POST", "/events/batch", body.model_dump(mode="json"))
+
     def open_work_order(self, body: WorkOrderCreate) -> dict:
-        return self._call("POST", "/work-orders", body.model_dump(mode="json"))
+        return self._call("POST", "/work-orders", body.model_dump(mode="json",
+                                                                  exclude_none=True))
 
     # -- calls off the caller's thread ----------------------------------------------------
     def send(self, key: Hashable, call: Callable[[ApiClient], Any],

@@ -22,8 +22,6 @@ from contracts.api_bodies import PREDICTED_FAILURE, HealthCreate, WorkOrderCreat
 
 from .asset_state import AssetState
 
-HIGH_PRIORITY_RISK = 0.9
-
 
 @dataclass(frozen=True)
 class OrderTrigger:
@@ -75,10 +73,9 @@ class OrderPolicy:
 
     def order_body(self, asset: str, a: AssetState, risk_without_top: float | None = None
                    ) -> WorkOrderCreate:
-        priority = "high" if a.risk >= HIGH_PRIORITY_RISK else "medium"
         t = self.trigger
-        return WorkOrderCreate(
-            asset_id=asset, type="preventive", priority=priority,
+        return WorkOrderCreate(  # the API derives the priority from risk x criticality
+            asset_id=asset, type="predictive",
             failure_mode=PREDICTED_FAILURE, source="predictive",
             title=f"Predicted failure risk {a.risk:.0%} on {asset}",
             description=(

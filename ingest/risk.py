@@ -116,10 +116,11 @@ class RiskTracker:
 
     def _opened(self, a: AssetState, order: WorkOrderCreate, created: dict) -> None:
         a.order_id, a.order_pending = created["id"], False
-        self.opened.append(OpenedOrder(order.asset_id, created["id"], order.priority,
+        priority = created.get("priority", "")
+        self.opened.append(OpenedOrder(order.asset_id, created["id"], priority,
                                        order.risk or 0.0, time.time()))
-        log.warning("preventive work order #%s opened for %s (risk %.2f, %s)",
-                    created["id"], order.asset_id, order.risk, order.priority)
+        log.warning("predictive work order #%s opened for %s (risk %.2f, %s)",
+                    created["id"], order.asset_id, order.risk, priority)
 
     def _order_failed(self, asset: str, a: AssetState, exc: ApiError) -> None:
         a.order_pending = False

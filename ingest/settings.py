@@ -75,6 +75,26 @@ class RiskSettings(_Strict):
 class ApiClientSettings(_Strict):
     url: str | None = "http://127.0.0.1:8000"
     timeout_s: float = 5.0
+    token_env: str = Field(default="FOREWARN_API_TOKEN", description="environment variable "
+                           "holding the service API token (read first)")
+    token_file: str | None = Field(default=None, description="file holding the token "
+                                   "(`forewarn api token ingest --service --out FILE`)")
+
+    def token(self) -> str | None:
+        """The API token: from ``token_env``, else ``token_file``; never logged."""
+        import os
+        from pathlib import Path
+
+        if os.environ.get(self.token_env):
+            return os.environ[self.token_env].strip()
+        if self.token_file:
+            try:
+                return Path(self.token_file).read_text().strip() or None
+            except OSError as exc:
+                raise ValueError(f"api.token_file {self.token_file}: {exc.strerror}; create "
+                                 "it with `forewarn api token ingest --service --out "
+                                 f"{self.token_file}`") from exc
+        return None
 
 
 _LEVEL = r"(\+|[A-Za-z0-9_.-]{1,64})"

@@ -12,3 +12,19 @@ class ServiceApiSettings(BaseModel):
     port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "sqlite:///var/forewarn-api.sqlite"
     dashboard: bool = True
+    max_body_bytes: int = Field(default=1_048_576, ge=1024, description=(
+        "larger request bodies are refused with 413 before they are read"))
+    max_future_s: float = Field(default=300.0, ge=0, description=(
+        "a health score or event dated more than this ahead of the server's clock is "
+        "refused: it would freeze the asset's latest risk"))
+    login_failures: int = Field(default=5, ge=1, description=(
+        "failed logins per user name (and per client address) within login_window_s "
+        "before further attempts get 429"))
+    login_window_s: float = Field(default=300.0, gt=0)
+    session_token_hours: float = Field(default=12.0, gt=0, description=(
+        "lifetime of the token a password login returns"))
+    idempotency_hours: float = Field(default=24.0, gt=0, description=(
+        "how long a response is kept for replay under its Idempotency-Key"))
+    sla_hours: dict[str, float] = Field(
+        default_factory=lambda: {"critical": 8, "high": 24, "medium": 72, "low": 168},
+        description="due date of a new order: hours after creation, by priority")

@@ -205,3 +205,21 @@ class Postgres:
         self.proc.wait(20)
         self._log.close()
         shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def start_api(folder: Path, port: int | None = None):
+    """The service API on a migrated SQLite file in ``folder``, served by uvicorn in a
+    thread; returns (thread, ApiClient with the ``ingest`` service token, admin password)."""
+    from forewarn.demo import ApiThread
+    from forewarn.runtime import free_port as _free_port
+    from ingest.api_client import ApiClient
+    from service_api.bootstrap import local_setup
+    from service_api.settings import ServiceApiSettings
+
+    folder.mkdir(parents=True, exist_ok=True)
+    settings = ServiceApiSettings(port=port or _free_port(),
+                                  database_url=f"sqlite:///{folder / 'api.sqlite'}")
+    password, token = local_setup(settings.database_url, folder)
+    thread = ApiThread(settings)
+    thread.start()
+    return thread, ApiClient(f"http://127.0.0.1:{settings.port}", token=token), password

@@ -4,19 +4,17 @@ VictoriaMetrics (InfluxDB v2 write API), the service API over HTTP."""
 import time
 from datetime import datetime
 
-from forewarn.demo import ApiThread
 from forewarn.runtime import free_port
-from ingest.api_client import ApiClient
 from ingest.dead_letters import DeadLetters
 from ingest.pipeline import Ingester
 from ingest.risk import RiskTracker
 from ingest.settings import IngestSettings
 from ingest.stores import open_store
 from models.io import load_model
-from service_api.settings import ServiceApiSettings
 from simulators.agent_config import agent_settings_for
 from simulators.fleet import AssetConfig, FleetConfig
 from tests.conftest import running_pipeline
+from tests.servers import start_api
 
 POLL_S = 0.25
 FAILURE_H = 120.0
@@ -30,11 +28,7 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
         AssetConfig(id="pump-02", kind="pump", port=free_port()),
         AssetConfig(id="motor-01", kind="motor", port=free_port()),
     ])
-    api_port = free_port()
-    api_thread = ApiThread(ServiceApiSettings(port=api_port,
-                                              database_url=f"sqlite:///{tmp_path / 'api.sqlite'}"))
-    api_thread.start()
-    api = ApiClient(f"http://127.0.0.1:{api_port}")
+    api_thread, api, _ = start_api(tmp_path / "api")
     model = load_model(risk_model_dir)
     settings = IngestSettings.model_validate({
         "mqtt": {"url": mosquitto.url, "client_id": "e2e-ingest"},
@@ -74,14 +68,14 @@ def test_modbus_to_work_order(tmp_path, mosquitto, victoria, loop_thread, risk_m
         assert speed1["values"][-1] == 0 and speed2["values"][-1] > 2000
 
         # Exactly one preventive order, for the failing pump, opened before it failed.
-        orders = api.get("/work-orders")
+        orders = api.items("/work-orders")
         assert [(o["asset_id"], o["type"], o["status"], o["source"]) for o in orders] == [
-            ("pump-01", "preventive", "proposed", "predictive")]
+            ("pump-01", "predictive", "proposed", "predictive")]
         opened = datetime.fromisoformat(orders[0]["opened_at"]).timestamp()
         assert opened < failure_at
-        health = api.get("/assets/pump-01/health?limit=10000")
+        health = api.get("/assets/pump-01/health?max_points=10000")["points"]
         assert len(health) >= 5 and max(h["risk"] for h in health) >= model.threshold
-        assets = {x["id"]: x for x in api.get("/assets")}
+        assets = {x["id"]: x for x in api.items("/assets")}
         assert set(assets) == {"pump-01", "pump-02", "motor-01"}
     finally:
         api_thread.stop()

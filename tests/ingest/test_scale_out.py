@@ -124,25 +124,17 @@ def test_a_failing_asset_gets_exactly_one_order_whether_one_or_three_ingesters_s
         mosquitto, tmp_path, risk_model_dir):
     """Three storing ingesters share the stream, one scoring ingester owns the partition;
     against one ingester doing both, on the same stream: same order, same stored points."""
-    from forewarn.demo import ApiThread
-    from forewarn.runtime import free_port
-    from ingest.api_client import ApiClient
     from ingest.risk import RiskTracker
     from models.io import load_model
-    from service_api.settings import ServiceApiSettings
     from tests.ingest.test_restart import _stream
+    from tests.servers import start_api
 
     messages, n, failing = _stream(tmp_path)
     model = load_model(risk_model_dir)
     outcome = {}
     for layout in ("one", "three"):
         folder = tmp_path / layout
-        api_port = free_port()
-        api_thread = ApiThread(ServiceApiSettings(
-            port=api_port, database_url=f"sqlite:///{folder / 'api.sqlite'}"))
-        folder.mkdir(exist_ok=True)
-        api_thread.start()
-        api = ApiClient(f"http://127.0.0.1:{api_port}")
+        api_thread, api, _ = start_api(folder)
         base = {"store": {"kind": "embedded", "path": str(folder / "store.sqlite")},
                 "dead_letter_path": str(folder / "dl.sqlite"), "state_dir": str(folder / "st"),
                 "risk": {"model_dir": str(risk_model_dir)}, "api": {"url": None}}
@@ -172,14 +164,14 @@ def test_a_failing_asset_gets_exactly_one_order_whether_one_or_three_ingesters_s
             for t, stop in running:
                 stop.set()
                 t.join(20)
-        orders = api.get("/work-orders")
+        orders = api.items("/work-orders")
         api_thread.stop()
         outcome[layout] = ([(o["asset_id"], o["type"]) for o in orders],
                            open_store(roles[0].store).count(),
                            sum(i.counters.samples for i in storing))
         if layout == "three":
             assert min(i.counters.messages for i in storing) > 0  # all three took a share
-    assert outcome["one"][0] == [(failing, "preventive")]  # one order, the failing asset
+    assert outcome["one"][0] == [(failing, "predictive")]  # one order, the failing asset
     assert outcome["three"] == outcome["one"]
 
 

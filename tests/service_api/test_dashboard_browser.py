@@ -8,10 +8,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from contracts.api_bodies import HealthCreate, WorkOrderCreate
-from forewarn.demo import ApiThread
-from forewarn.runtime import free_port
-from ingest.api_client import ApiClient
-from service_api.settings import ServiceApiSettings
+from tests.servers import start_api
 
 CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
@@ -21,11 +18,8 @@ FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-
 
 @pytest.fixture
 def api(tmp_path):
-    port = free_port()
-    thread = ApiThread(ServiceApiSettings(port=port,
-                                          database_url=f"sqlite:///{tmp_path / 'a.sqlite'}"))
-    thread.start()
-    client = ApiClient(f"http://127.0.0.1:{port}")
+    thread, client, _ = start_api(tmp_path / "api")
+    port = thread.settings.port
     t0 = datetime.now(UTC) - timedelta(minutes=5)
     for asset, risks in (("pump-01", [0.05, 0.2, 0.6, 0.93]), ("motor-01", [0.02, 0.03, 0.01])):
         client.upsert_asset(asset)
@@ -34,10 +28,10 @@ def api(tmp_path):
                 ts=t0 + timedelta(seconds=i), risk=r,
                 detail={"rul": 30.0 * (1 - r), "rul_unit": "h"}))
     client.open_work_order(WorkOrderCreate(
-        asset_id="pump-01", type="preventive", priority="high",
+        asset_id="pump-01", type="predictive", priority="high",
         failure_mode="predicted_failure", source="predictive",
         title="Predicted failure risk 93% on pump-01", risk=0.93))
-    yield port
+    yield port, client.token
     thread.stop()
 
 
@@ -51,7 +45,8 @@ def chromium(*args: str, tmp_path) -> str:
 
 
 def test_dashboard_renders_fleet_and_review_queue(api, tmp_path):
-    url = f"http://127.0.0.1:{api}/"
+    port, token = api
+    url = f"http://127.0.0.1:{port}/#token={token}"
     dom = chromium("--dump-dom", url, tmp_path=tmp_path)
     # Fleet ranked by risk, highest first, with a trend line per asset.
     assert dom.index('data-asset="pump-01"') < dom.index('data-asset="motor-01"')

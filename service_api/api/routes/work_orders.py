@@ -1,39 +1,140 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from datetime import timedelta
+from typing import Annotated
 
-from ... import crud, schemas
-from ..deps import SessionDep
+from fastapi import APIRouter, Depends, Path, Query, Response
+
+from ... import idempotency, schemas
+from ...crud import orders as crud
+from ...paging import Page, PageParams, page_params
+from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+OrderOut = schemas.WorkOrderCommercial | schemas.WorkOrderPublic
+Paging = Annotated[PageParams, Depends(page_params)]
+Filter = Annotated[schemas.OrderFilter, Query()]
+KeyDep = Annotated[str | None, idempotency.KeyHeader]
 
 
-@router.get("", response_model=list[schemas.WorkOrderPublic])
-def list_work_orders(db: SessionDep, status: schemas.Status | None = None,
-                     asset_id: str | None = None):
-    return crud.list_work_orders(db, status, asset_id)
+def _retain(settings) -> timedelta:
+    return timedelta(hours=settings.idempotency_hours)
 
 
-@router.post("", response_model=schemas.WorkOrderPublic, status_code=201,
-             responses={200: {"description": "an open order for this asset and failure mode "
-                                             "already exists; it is returned"}})
-def create_work_order(db: SessionDep, data: schemas.WorkOrderCreate, response: Response):
-    order, created = crud.create_work_order(db, data)
-    if not created:
-        response.status_code = 200
-    return order
+def _etag_of(content: dict) -> dict[str, str]:
+    return {"ETag": etag(content["version"])} if "version" in content else {}
 
 
-@router.get("/{order_id}", response_model=schemas.WorkOrderPublic)
-def get_work_order(db: SessionDep, order_id: int):
-    return crud.get_work_order(db, order_id)
+@router.get("", response_model=Page[OrderOut])
+def list_work_orders(db: SessionDep, who: Allowed("read"), page: Paging, f: Filter):
+    rows, total = crud.list_orders(db, who, page, f)
+    return Page[OrderOut](items=[crud.public(o, who) for o in rows], total=total,
+                          limit=page.limit, offset=page.offset)
 
 
-@router.post("/{order_id}/transitions", response_model=schemas.WorkOrderPublic)
-def transition(db: SessionDep, order_id: int, data: schemas.TransitionCreate):
-    return crud.transition(db, order_id, data)
+@router.post("", response_model=OrderOut, status_code=201, responses={
+    200: {"description": "an open order for this asset and failure mode already exists; "
+                         "it is returned", "model": OrderOut}})
+def create_work_order(db: SessionDep, who: Allowed("orders.create"), settings: SettingsDep,
+                      data: schemas.WorkOrderCreate, key: KeyDep = None):
+    """Open an order. At most one order per asset and failure mode is open: asking again
+    returns the open one (200). Priority, when not given, is derived from risk x asset
+    criticality (automatic orders) or severity; the due date from the SLA hours by
+    priority; warranty status and billing basis from the asset's contract today."""
+
+    def act():
+        order, created = crud.create(db, data, who, settings)
+        return (201 if created else 200), crud.public(order, who)
+
+    return idempotency.run(db, key, who, "POST /work-orders", data, act, _retain(settings),
+                           _etag_of)
+
+
+@router.get("/labels", response_model=list[schemas.RejectionLabel])
+def review_labels(db: SessionDep, who: Allowed("labels.export")):
+    """Every reviewed automatic order and its verdict (approved, or rejected with the
+    reason): the labels to retrain the risk models on."""
+    return crud.review_labels(db, who)
+
+
+@router.get("/{order_id}", response_model=OrderOut)
+def get_work_order(db: SessionDep, who: Allowed("read"), order_id: OrderId,
+                   response: Response):
+    order = crud.get(db, order_id, who)
+    response.headers["ETag"] = etag(order.version)
+    return crud.public(order, who)
+
+
+@router.patch("/{order_id}", response_model=OrderOut)
+def update_work_order(db: SessionDep, who: Allowed("read"), order_id: OrderId,
+                      data: schemas.WorkOrderUpdate, version: IfMatchDep, response: Response):
+    """Change fields of an order (not its status: see transitions). Send ``If-Match`` with
+    the ETag you read; a change made meanwhile gives 412."""
+    order = crud.update(db, order_id, data, who, version)
+    db.commit()
+    response.headers["ETag"] = etag(order.version)
+    return crud.public(order, who)
+
+
+@router.post("/{order_id}/transitions", response_model=OrderOut)
+def transition(db: SessionDep, who: Allowed("read"), settings: SettingsDep,
+               order_id: OrderId, data: schemas.TransitionCreate, version: IfMatchDep,
+               response: Response):
+    """Move the order through the workflow. Of concurrent requests from the same state
+    exactly one succeeds; the others get 409. Who may make which move: docs/api.md."""
+    order = crud.transition(db, order_id, data, who, settings, version)
+    db.commit()
+    response.headers["ETag"] = etag(order.version)
+    return crud.public(order, who)
+
+
+@router.post("/{order_id}/follow-ups", response_model=OrderOut, status_code=201)
+def follow_up(db: SessionDep, who: Allowed("orders.create"), settings: SettingsDep,
+              order_id: OrderId, data: schemas.FollowUpCreate, key: KeyDep = None):
+    """Reopen a completed or closed order: a new order linked to it as its parent."""
+
+    def act():
+        parent = crud.get(db, order_id, who)
+        return 201, crud.public(crud.create_follow_up(db, parent, data, who, settings), who)
+
+    return idempotency.run(db, key, who, f"POST /work-orders/{order_id}/follow-ups", data,
+                           act, _retain(settings), _etag_of)
+
+
+@router.post("/{order_id}/labour", response_model=schemas.LabourPublic, status_code=201)
+def add_labour(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsDep,
+               order_id: OrderId, data: schemas.LabourCreate, key: KeyDep = None):
+    def act():
+        row = crud.add_labour(db, order_id, data, who)
+        return 201, schemas.LabourPublic.model_validate(row)
+
+    return idempotency.run(db, key, who, f"POST /work-orders/{order_id}/labour", data, act,
+                           _retain(settings))
+
+
+@router.get("/{order_id}/labour", response_model=list[schemas.LabourPublic])
+def labour(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+    return crud.labour(db, order_id, who)
+
+
+@router.post("/{order_id}/parts", response_model=schemas.PartPublic, status_code=201)
+def add_part(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsDep,
+             order_id: OrderId, data: schemas.PartCreate, key: KeyDep = None):
+    def act():
+        row = crud.add_part(db, order_id, data, who)
+        return 201, schemas.PartPublic.model_validate(row)
+
+    return idempotency.run(db, key, who, f"POST /work-orders/{order_id}/parts", data, act,
+                           _retain(settings))
+
+
+@router.get("/{order_id}/parts", response_model=list[schemas.PartPublic])
+def parts(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+    return crud.parts(db, order_id, who)
 
 
 @router.get("/{order_id}/events", response_model=list[schemas.WorkOrderEventPublic])
-def events(db: SessionDep, order_id: int):
-    return crud.events(db, order_id)
+def events(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+    """The order's append-only history: who changed what, when and why."""
+    return crud.events(db, order_id, who)

@@ -1,0 +1,136 @@
+"""Health scores and asset events: batched, idempotent ingestion; history; latest.
+
+A record is identified by (asset, time) for scores and (asset, time, kind, signal) for
+events: a retried batch inserts nothing twice (``INSERT ... ON CONFLICT DO NOTHING`` on
+SQLite and PostgreSQL). Within a batch each record is judged alone: an unknown asset or a
+time too far in the future rejects that record, with its index and reason, and the rest
+are stored. An asset's latest risk only moves forward in time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from .. import schemas
+from ..access import Principal
+from ..problems import Unprocessable
+from ..tables import Asset, AssetEvent, HealthScore
+from . import assets as asset_crud
+
+
+def _inserted(db: Session, model, rows: list[dict]) -> int:
+    """Insert the rows that are not there yet; return how many were (counted by
+    RETURNING: drivers disagree on executemany's rowcount)."""
+    mod = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    table = model.__table__
+    stmt = mod.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return len(db.connection().execute(stmt, rows).all())
+
+
+def _judge(db: Session, records: list, principal: Principal, max_future: timedelta
+           ) -> tuple[list, list[schemas.RejectedRecord]]:
+    ids = {r.asset_id for r in records}
+    rows = db.execute(select(Asset.id, Asset.path).where(Asset.id.in_(ids))).all()
+    visible = {i for i, path in rows if principal.sees_path(path)}
+    limit = datetime.now(UTC) + max_future
+    good, rejected = [], []
+    for i, r in enumerate(records):
+        if r.asset_id not in visible:
+            rejected.append(schemas.RejectedRecord(
+                index=i, reason=f"asset {r.asset_id!r} is not registered; PUT "
+                                f"/api/v1/assets/{r.asset_id} first"))
+        elif r.ts > limit:
+            rejected.append(schemas.RejectedRecord(
+                index=i, reason=f"ts {r.ts.isoformat()} is more than "
+                                f"{max_future.total_seconds():g} s ahead of the server's "
+                                "clock; check the clock of whoever sent it"))
+        else:
+            good.append(r)
+    return good, rejected
+
+
+def check_not_future(ts: datetime, max_future: timedelta) -> None:
+    if ts > datetime.now(UTC) + max_future:
+        raise Unprocessable(f"ts {ts.isoformat()} is more than {max_future.total_seconds():g} "
+                            "s ahead of the server's clock; check the sender's clock")
+
+
+def add_scores(db: Session, records: list[schemas.HealthRecord], principal: Principal,
+               max_future: timedelta) -> schemas.BatchReport:
+    good, rejected = _judge(db, records, principal, max_future)
+    stored = 0
+    if good:
+        rows = [{"asset_id": r.asset_id, "ts": r.ts, "risk": r.risk, "detail": r.detail}
+                for r in good]
+        stored = _inserted(db, HealthScore, rows)
+        latest: dict[str, schemas.HealthRecord] = {}
+        for r in good:
+            if r.asset_id not in latest or r.ts >= latest[r.asset_id].ts:
+                latest[r.asset_id] = r
+        db.connection().execute(
+            update(Asset.__table__).where(Asset.id == bindparam("aid"),
+                                          or_(Asset.scored_at.is_(None),
+                                              Asset.scored_at <= bindparam("ts")))
+            .values(risk=bindparam("risk"), scored_at=bindparam("ts"),
+                    latest_detail=bindparam("detail")),
+            [{"aid": a, "ts": r.ts, "risk": r.risk, "detail": r.detail}
+             for a, r in latest.items()])
+    return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
+                               rejected=rejected)
+
+
+def history(db: Session, asset_id: str, principal: Principal, since: datetime | None,
+            until: datetime | None, max_points: int) -> schemas.HealthHistory:
+    """The asset's scores in [since, until); at most ``max_points`` points, each the
+    highest risk of an equal slice of the range (alarms survive downsampling)."""
+    asset_crud.get_asset(db, asset_id, principal)
+    q = select(HealthScore.ts, HealthScore.risk).where(HealthScore.asset_id == asset_id)
+    if since is not None:
+        q = q.where(HealthScore.ts >= since)
+    if until is not None:
+        q = q.where(HealthScore.ts < until)
+    rows = db.execute(q.order_by(HealthScore.ts)).all()
+    downsampled = len(rows) > max_points
+    if not downsampled:
+        points = [schemas.HealthBucket(ts=ts, risk=r, risk_mean=r, n=1) for ts, r in rows]
+    else:
+        t0 = (since or rows[0][0]).timestamp()
+        t1 = (until or rows[-1][0] + timedelta(microseconds=1)).timestamp()
+        width = (t1 - t0) / max_points
+        buckets: dict[int, list[float]] = {}
+        for ts, r in rows:
+            buckets.setdefault(min(int((ts.timestamp() - t0) / width), max_points - 1),
+                               []).append(r)
+        points = [schemas.HealthBucket(
+            ts=datetime.fromtimestamp(t0 + b * width, UTC), risk=max(v),
+            risk_mean=sum(v) / len(v), n=len(v)) for b, v in sorted(buckets.items())]
+    return schemas.HealthHistory(asset_id=asset_id, since=since, until=until,
+                                 downsampled=downsampled, points=points)
+
+
+def add_events(db: Session, records: list[schemas.EventRecord], principal: Principal,
+               max_future: timedelta) -> schemas.BatchReport:
+    good, rejected = _judge(db, records, principal, max_future)
+    stored = 0
+    if good:
+        rows = [r.model_dump() for r in good]
+        stored = _inserted(db, AssetEvent, rows)
+    return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
+                               rejected=rejected)
+
+
+def list_events(db: Session, asset_id: str, principal: Principal, since: datetime | None,
+                until: datetime | None, kind: str | None, limit: int) -> list[AssetEvent]:
+    asset_crud.get_asset(db, asset_id, principal)
+    q = select(AssetEvent).where(AssetEvent.asset_id == asset_id)
+    if since is not None:
+        q = q.where(AssetEvent.ts >= since)
+    if until is not None:
+        q = q.where(AssetEvent.ts < until)
+    if kind is not None:
+        q = q.where(AssetEvent.kind == kind)
+    return list(db.scalars(q.order_by(AssetEvent.ts.desc()).limit(limit)))[::-1]
