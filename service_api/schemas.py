@@ -22,6 +22,7 @@ from contracts.api_bodies import (  # noqa: F401
     HealthBatch,
     HealthCreate,
     HealthRecord,
+    Moment,
     Priority,
     Severity,
     Short,
@@ -221,8 +222,8 @@ class OrderFilter(BaseModel):
     site: Filter | None = None
     region: Filter | None = None
     equipment_class: Filter | None = None
-    opened_since: AwareDatetime | None = None
-    opened_until: AwareDatetime | None = None
+    opened_since: Moment | None = None
+    opened_until: Moment | None = None
 
 
 class WorkOrderUpdate(Body):
@@ -238,7 +239,7 @@ class WorkOrderUpdate(Body):
     failure_cause: Code | None = None
     assignee: Annotated[str, Field(max_length=64)] | None = None
     team: Annotated[str, Field(max_length=64)] | None = None
-    due_at: AwareDatetime | None = None
+    due_at: Moment | None = None
 
 
 class TransitionCreate(Body):

@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import bindparam, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .. import schemas
@@ -23,12 +23,34 @@ from . import assets as asset_crud
 
 
 def _inserted(db: Session, model, rows: list[dict]) -> int:
-    """Insert the rows that are not there yet; return how many were (counted by
-    RETURNING: drivers disagree on executemany's rowcount)."""
-    mod = postgresql if db.get_bind().dialect.name == "postgresql" else sqlite
+    """Insert the rows that are not there yet (same unique key); return how many were."""
     table = model.__table__
-    stmt = mod.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    if db.get_bind().dialect.name == "sqlite":
+        return _sqlite_inserted(db, table, rows)
+    # counted by RETURNING: drivers disagree on executemany's rowcount
+    stmt = postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
     return len(db.connection().execute(stmt, rows).all())
+
+
+def _processed(db: Session, table, rows: list[dict], keys: list[str]) -> list[tuple]:
+    """Parameter tuples of ``rows`` (in ``keys`` order) converted by each column's own bind
+    processor, so the stored text is what SQLAlchemy would store."""
+    dialect = db.get_bind().dialect
+    procs = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    return [tuple(p(r[k]) if p else r[k] for k, p in zip(keys, procs, strict=True))
+            for r in rows]
+
+
+def _sqlite_inserted(db: Session, table, rows: list[dict]) -> int:
+    """SQLite: one executemany on the driver connection, with the columns' own bind
+    processors (the stored text is what the ORM would store), counted by total_changes."""
+    cols = list(rows[0])
+    params = _processed(db, table, rows, cols)
+    raw = db.connection().connection.driver_connection
+    before = raw.total_changes
+    raw.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
+                    f"VALUES ({', '.join('?' * len(cols))})", params)
+    return raw.total_changes - before
 
 
 def _judge(db: Session, records: list, principal: Principal, max_future: timedelta
@@ -64,23 +86,43 @@ def add_scores(db: Session, records: list[schemas.HealthRecord], principal: Prin
     good, rejected = _judge(db, records, principal, max_future)
     stored = 0
     if good:
+        latest: dict[str, int] = {}  # asset -> index in good of its newest record
+        for i, r in enumerate(good):
+            j = latest.get(r.asset_id)
+            if j is None or r.ts >= good[j].ts:
+                latest[r.asset_id] = i
         rows = [{"asset_id": r.asset_id, "ts": r.ts, "risk": r.risk, "detail": r.detail}
                 for r in good]
-        stored = _inserted(db, HealthScore, rows)
-        latest: dict[str, schemas.HealthRecord] = {}
-        for r in good:
-            if r.asset_id not in latest or r.ts >= latest[r.asset_id].ts:
-                latest[r.asset_id] = r
-        db.connection().execute(
-            update(Asset.__table__).where(Asset.id == bindparam("aid"),
-                                          or_(Asset.scored_at.is_(None),
-                                              Asset.scored_at <= bindparam("ts")))
-            .values(risk=bindparam("risk"), scored_at=bindparam("ts"),
-                    latest_detail=bindparam("detail")),
-            [{"aid": a, "ts": r.ts, "risk": r.risk, "detail": r.detail}
-             for a, r in latest.items()])
+        if db.get_bind().dialect.name == "sqlite":
+            stored = _sqlite_scores(db, rows, list(latest.values()))
+        else:
+            stored = _inserted(db, HealthScore, rows)
+            db.connection().execute(
+                update(Asset.__table__)
+                .where(Asset.id == bindparam("aid"),
+                       or_(Asset.scored_at.is_(None), Asset.scored_at <= bindparam("ts")))
+                .values(risk=bindparam("risk"), scored_at=bindparam("ts"),
+                        latest_detail=bindparam("detail")),
+                [{**rows[i], "aid": rows[i]["asset_id"]} for i in latest.values()])
     return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
                                rejected=rejected)
+
+
+def _sqlite_scores(db: Session, rows: list[dict], latest: list[int]) -> int:
+    """SQLite: insert the scores and move each asset's latest risk forward (never back in
+    time) with two executemany calls on the driver connection; values converted once."""
+    keys = ["asset_id", "ts", "risk", "detail"]
+    params = _processed(db, HealthScore.__table__, rows, keys)
+    raw = db.connection().connection.driver_connection
+    before = raw.total_changes
+    raw.executemany("INSERT OR IGNORE INTO health_scores (asset_id, ts, risk, detail) "
+                    "VALUES (?, ?, ?, ?)", params)
+    stored = raw.total_changes - before
+    raw.executemany(
+        "UPDATE assets SET risk = ?, scored_at = ?, latest_detail = ? WHERE id = ? AND "
+        "(scored_at IS NULL OR scored_at <= ?)",
+        [(p[2], p[1], p[3], p[0], p[1]) for p in (params[i] for i in latest)])
+    return stored
 
 
 def history(db: Session, asset_id: str, principal: Principal, since: datetime | None,

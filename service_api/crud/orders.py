@@ -155,10 +155,11 @@ def _check_version(order: WorkOrder, if_match: int | None) -> None:
 
 
 def _commit_versioned(db: Session, order: WorkOrder) -> None:
+    oid = order.id  # read before the flush: a failed flush expires the object
     try:
         db.flush()
     except StaleDataError as exc:
-        raise Conflict(f"work order {order.id} was changed by another request at the same "
+        raise Conflict(f"work order {oid} was changed by another request at the same "
                        "time; GET it again and retry") from exc
 
 

@@ -4,14 +4,14 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
-from pydantic import AwareDatetime
 
+from contracts.api_bodies import Moment
 from contracts.ids import ID_PATTERN
 
 from ... import schemas
 from ...crud import assets as crud
 from ...crud import health as health_crud
-from ...paging import Page, PageParams, page_params
+from ...paging import Page, PageParams, fast_json, page_params
 from ...problems import Unprocessable
 from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
 
@@ -27,7 +27,8 @@ def list_assets(db: SessionDep, who: Allowed("read"), page: Paging, f: Filter):
     """The fleet view: assets with their latest risk and open orders, ranked by risk
     (highest first) unless ``sort`` says otherwise; up to 10,000 in one request."""
     items, total = crud.list_assets(db, who, page, f)
-    return Page[AssetOut](items=items, total=total, limit=page.limit, offset=page.offset)
+    return fast_json({"items": items, "total": total, "limit": page.limit,
+                      "offset": page.offset})
 
 
 @router.get("/{asset_id}", response_model=AssetOut)
@@ -80,7 +81,7 @@ def add_health(db: SessionDep, who: Allowed("health.write"), settings: SettingsD
 
 @router.get("/{asset_id}/health", response_model=schemas.HealthHistory)
 def health_history(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
-                   since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                   since: Moment | None = None, until: Moment | None = None,
                    max_points: int = Query(default=500, ge=1, le=10_000)):
     """Scores in [since, until), downsampled to at most ``max_points`` (each point the
     highest risk of its slice, with the mean and count)."""
@@ -100,7 +101,7 @@ def add_event(db: SessionDep, who: Allowed("events.write"), settings: SettingsDe
 
 @router.get("/{asset_id}/events", response_model=list[schemas.EventPublic])
 def list_events(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
-                since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+                since: Moment | None = None, until: Moment | None = None,
                 kind: str | None = Query(default=None, max_length=32),
                 limit: int = Query(default=1000, ge=1, le=10_000)):
     """The asset's events in [since, until), oldest first (the newest ``limit``)."""

@@ -3,7 +3,8 @@ from __future__ import annotations
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
+
+from contracts.api_bodies import Moment
 
 from ... import schemas
 from ...crud import kpis as crud
@@ -14,7 +15,7 @@ router = APIRouter(tags=["kpis"])
 
 @router.get("/kpis", response_model=schemas.Kpis)
 def kpis(db: SessionDep, who: Allowed("read"), f: Annotated[schemas.AssetFilter, Query()],
-         since: AwareDatetime | None = None, until: AwareDatetime | None = None,
+         since: Moment | None = None, until: Moment | None = None,
          risk_threshold: float = Query(default=0.5, ge=0, le=1)):
     """Maintenance KPIs for orders in [since, until) on the assets the filters select;
     each figure is defined in docs/kpis.md."""
