@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import orjson
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
@@ -23,7 +24,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from contracts import sqlite
 
-IMMEDIATE = "forewarn_immediate"  # execution option: a SQLite write transaction
+IMMEDIATE = "forewarn_immediate"
+# JSON columns (health and event detail) encoded and decoded by orjson: the fleet view
+# decodes one per asset
+JSON_CODEC = {"json_serializer": lambda obj: orjson.dumps(obj).decode(),
+              "json_deserializer": orjson.loads}  # execution option: a SQLite write transaction
 
 
 class DatabaseNotMigrated(RuntimeError):
@@ -42,7 +47,7 @@ def make_engine(url: str) -> Engine:
         # as many connections as uvicorn has worker threads: a request waiting for the
         # write lock must not also keep others from the connection pool
         engine = create_engine(url, connect_args={"check_same_thread": False},
-                               pool_size=10, max_overflow=40)
+                               pool_size=10, max_overflow=40, **JSON_CODEC)
 
         @event.listens_for(engine, "connect")
         def _pragmas(conn, _record) -> None:
@@ -55,7 +60,8 @@ def make_engine(url: str) -> Engine:
             immediate = conn.get_execution_options().get(IMMEDIATE)
             conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
     else:
-        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20)
+        engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20,
+                               **JSON_CODEC)
     return engine
 
 

@@ -6,7 +6,7 @@ import csv
 import io
 from datetime import date
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import DateTime, Select, func, or_, select, type_coerce
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -16,7 +16,7 @@ from .. import schemas
 from ..access import Principal
 from ..paging import PageParams, order_by
 from ..problems import Conflict, NotFound, PreconditionFailed, Unprocessable
-from ..tables import Asset, WorkOrder
+from ..tables import Asset, UtcDateTime, WorkOrder
 from ..workflow import OPEN
 
 SORTABLE = {"id": Asset.id, "risk": Asset.risk, "scored_at": Asset.scored_at,
@@ -89,7 +89,11 @@ def list_assets(db: Session, principal: Principal, page: PageParams,
     assets in one request), with the fields this principal may see."""
     commercial = principal.can("commercial")
     table = Asset.__table__
-    cols = [c for c in table.c if commercial or c.name not in schemas.COMMERCIAL_ASSET_FIELDS]
+    # datetimes come back naive (UTC, as stored) and are written with an offset by
+    # paging.fast_json: no per-row timezone conversion
+    cols = [type_coerce(c, DateTime()).label(c.name) if isinstance(c.type, UtcDateTime)
+            else c for c in table.c
+            if commercial or c.name not in schemas.COMMERCIAL_ASSET_FIELDS]
     q = in_scope(select(*cols), principal)
     for col, value in ((Asset.site, f.site), (Asset.region, f.region),
                        (Asset.equipment_class, f.equipment_class), (Asset.gateway, f.gateway)):
@@ -102,7 +106,9 @@ def list_assets(db: Session, principal: Principal, page: PageParams,
                                                                     autoescape=True)))
     q = order_by(q, page.sort, SORTABLE, "-risk,id")
     total = db.scalar(select(func.count()).select_from(q.order_by(None).subquery())) or 0
-    rows = [dict(r) for r in db.execute(q.limit(page.limit).offset(page.offset)).mappings()]
+    result = db.execute(q.limit(page.limit).offset(page.offset))
+    keys = list(result.keys())
+    rows = [dict(zip(keys, r, strict=True)) for r in result.all()]
     counts = open_orders_by_asset(db) if rows else {}
     today = date.today()
     for r in rows:
