@@ -238,7 +238,8 @@ async def run_demo(opts: DemoOptions) -> int:
             log.info("embedded MQTT broker (amqtt) on %s", broker_url)
 
     api_settings = ServiceApiSettings(port=opts.api_port,
-                                      database_url=f"sqlite:///{workdir / 'api.sqlite'}")
+                                      database_url=f"sqlite:///{workdir / 'api.sqlite'}",
+                                      attachments_dir=str(workdir / "attachments"))
     admin_password, ingest_token = await asyncio.to_thread(
         local_setup, api_settings.database_url, workdir)
     api_thread = ApiThread(api_settings)

@@ -19,18 +19,19 @@ from .settings import ServiceApiSettings
 from .workflow import TransitionError
 
 API_PREFIX = "/api/v1"
-ROUTERS = (assets.router, assets.batch_router, work_orders.router, kpis.router, users.router,
-           codes.router)
+ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
+           kpis.router, users.router, codes.router)
 
 
 class BodyLimit:
     """Refuses URLs with NUL characters (422; PostgreSQL cannot compare text with them),
-    and request bodies over ``max_bytes`` with 413: by Content-Length before
+    and request bodies over ``max_bytes`` (``max_upload_bytes`` for attachment uploads)
+    with 413: by Content-Length before
     reading, or, for a body sent without one (chunked), once it has grown past the limit
     (it is read here, up to the limit, and handed on)."""
 
-    def __init__(self, app, max_bytes: int):
-        self.app, self.max_bytes = app, max_bytes
+    def __init__(self, app, max_bytes: int, max_upload_bytes: int):
+        self.app, self.max_bytes, self.max_upload_bytes = app, max_bytes, max_upload_bytes
 
     async def _refuse(self, send, status: int, detail: str) -> None:
         title = {413: "Request body too large", 422: "The request is not valid"}.get(
@@ -49,11 +50,13 @@ class BodyLimit:
             return await self._refuse(send, 422, "NUL characters (%00) are not allowed in "
                                                  "the URL")
         length = dict(scope["headers"]).get(b"content-length")
-        too_big = f"the request body is larger than {self.max_bytes} bytes"
+        limit = (self.max_upload_bytes if scope["method"] == "POST"
+                 and scope["path"].endswith("/attachments") else self.max_bytes)
+        too_big = f"the request body is larger than {limit} bytes"
         if length is not None:
             if not length.isdigit():
                 return await self._refuse(send, 400, "Content-Length is not a number")
-            if int(length) > self.max_bytes:
+            if int(length) > limit:
                 return await self._refuse(send, 413, too_big)
             return await self.app(scope, receive, send)
         if scope["method"] in ("GET", "HEAD", "OPTIONS", "DELETE"):
@@ -65,7 +68,7 @@ class BodyLimit:
                 return None  # the client went away
             chunk = message.get("body", b"")
             size += len(chunk)
-            if size > self.max_bytes:
+            if size > limit:
                 return await self._refuse(send, 413, too_big)
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -117,7 +120,8 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
         return problems.problem_response(409, "transition-not-allowed",
                                          "Transition not allowed", str(exc), request.url.path)
 
-    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
+                       max_upload_bytes=settings.max_attachment_bytes)
     _local_docs(app)
     if settings.dashboard:
         page = resources.files("service_api.web").joinpath("dashboard.html").read_text()

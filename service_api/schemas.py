@@ -295,6 +295,17 @@ class PartPublic(_Public):
     ts: AwareDatetime
 
 
+class AttachmentPublic(_Public):
+    id: int
+    work_order_id: int
+    filename: str
+    content_type: str
+    size: int
+    sha256: str
+    uploaded_by: str
+    ts: AwareDatetime
+
+
 class WorkOrderEventPublic(_Public):
     id: int
     ts: AwareDatetime

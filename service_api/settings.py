@@ -25,6 +25,15 @@ class ServiceApiSettings(BaseModel):
         "lifetime of the token a password login returns"))
     idempotency_hours: float = Field(default=24.0, gt=0, description=(
         "how long a response is kept for replay under its Idempotency-Key"))
+    attachments_dir: str = Field(default="var/attachments", description=(
+        "where order photos and files are stored, under names the server makes"))
+    max_attachment_bytes: int = Field(default=10 * 1024 * 1024, ge=1024, description=(
+        "largest photo or file accepted"))
+    attachment_types: list[str] = Field(
+        default_factory=lambda: ["image/jpeg", "image/png", "image/webp", "application/pdf",
+                                 "text/plain"],
+        description="content types accepted as attachments (images and PDFs are checked "
+                    "against their first bytes)")
     sla_hours: dict[str, float] = Field(
         default_factory=lambda: {"critical": 8, "high": 24, "medium": 72, "low": 168},
         description="due date of a new order: hours after creation, by priority")

@@ -179,6 +179,21 @@ class PartUsed(Base):
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
 
 
+class Attachment(Base):
+    """A photo or file of an order, stored on disk under a name the server made."""
+
+    __tablename__ = "work_order_attachments"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    filename: Mapped[str] = mapped_column(String(200))  # as given; shown, never a path
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    sha256: Mapped[str] = mapped_column(String(64))
+    stored_name: Mapped[str] = mapped_column(String(64), unique=True)
+    uploaded_by: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
 class WorkOrderEvent(Base):
     """Append-only audit trail: every change of a work order, who made it, and why."""
 

@@ -218,7 +218,8 @@ def start_api(folder: Path, port: int | None = None):
 
     folder.mkdir(parents=True, exist_ok=True)
     settings = ServiceApiSettings(port=port or _free_port(),
-                                  database_url=f"sqlite:///{folder / 'api.sqlite'}")
+                                  database_url=f"sqlite:///{folder / 'api.sqlite'}",
+                                  attachments_dir=str(folder / "attachments"))
     password, token = local_setup(settings.database_url, folder)
     thread = ApiThread(settings)
     thread.start()

@@ -9,18 +9,19 @@ two requests that read the same state only one can change it, on SQLite and Post
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import schemas
+from .. import attachments, schemas
 from ..access import Principal
 from ..paging import PageParams, order_by, paginate
 from ..problems import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
 from ..settings import ServiceApiSettings
-from ..tables import Asset, Code, Labour, PartUsed, WorkOrder, WorkOrderEvent
+from ..tables import Asset, Attachment, Code, Labour, PartUsed, WorkOrder, WorkOrderEvent
 from ..workflow import (
     NEEDS_REASON,
     OPEN,
@@ -307,6 +308,43 @@ def add_part(db: Session, order_id: int, data: schemas.PartCreate,
     db.flush()
     _event(db, order, principal.name, "part", order.status, order.status,
            detail={"part_number": data.part_number, "quantity": data.quantity})
+    return row
+
+
+def add_attachment(db: Session, order_id: int, filename: str, content_type: str, data: bytes,
+                   principal: Principal, settings: ServiceApiSettings) -> Attachment:
+    order = get(db, order_id, principal)
+    if order.status == "closed":
+        raise TransitionError(f"work order {order.id} is closed; attach to its follow-up")
+    media = attachments.check(content_type, data, settings.attachment_types)
+    folder = Path(settings.attachments_dir)
+    stored, digest = attachments.store(folder, order.id, data)
+    row = Attachment(work_order_id=order.id, filename=attachments.clean_filename(filename),
+                     content_type=media, size=len(data), sha256=digest, stored_name=stored,
+                     uploaded_by=principal.name)
+    try:
+        db.add(row)
+        db.flush()
+        _event(db, order, principal.name, "attachment", order.status, order.status,
+               detail={"attachment_id": row.id, "filename": row.filename, "size": row.size})
+        db.commit()
+    except Exception:
+        attachments.path_of(folder, order.id, stored).unlink(missing_ok=True)
+        raise
+    return row
+
+
+def list_attachments(db: Session, order_id: int, principal: Principal) -> list[Attachment]:
+    get(db, order_id, principal)
+    return list(db.scalars(select(Attachment).where(Attachment.work_order_id == order_id)
+                           .order_by(Attachment.id)))
+
+
+def get_attachment(db: Session, attachment_id: int, principal: Principal) -> Attachment:
+    row = db.get(Attachment, attachment_id)
+    if row is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    get(db, row.work_order_id, principal)  # the order's scope applies
     return row
 
 

@@ -86,8 +86,9 @@ class Api:
 
 
 @pytest.fixture
-def api(db_url):
-    app = create_app(ServiceApiSettings(database_url=db_url))
+def api(db_url, tmp_path):
+    app = create_app(ServiceApiSettings(database_url=db_url,
+                                        attachments_dir=str(tmp_path / "attachments")))
     headers = tokens_for_roles(db_url)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield Api(c, headers, db_url)

@@ -11,7 +11,8 @@ from service_api.bootstrap import add_user, issue_token
 from tests.service_api.helpers import order
 
 PUBLIC = {("GET", "/api/v1/livez"), ("POST", "/api/v1/auth/login")}
-PATH_VALUES = {"asset_id": "pump-01", "order_id": "1", "name": "viewer", "token_id": "999"}
+PATH_VALUES = {"asset_id": "pump-01", "order_id": "1", "name": "viewer", "token_id": "999",
+               "attachment_id": "999"}
 
 
 def _required_right(route: APIRoute) -> str | None:

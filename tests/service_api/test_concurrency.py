@@ -17,8 +17,9 @@ from tests.service_api.helpers import order
 
 
 @pytest.fixture
-def server(db_url):
-    settings = ServiceApiSettings(port=free_port(), database_url=db_url)
+def server(db_url, tmp_path):
+    settings = ServiceApiSettings(port=free_port(), database_url=db_url,
+                                  attachments_dir=str(tmp_path / "attachments"))
     headers = tokens_for_roles(db_url)
     thread = ApiThread(settings)
     thread.start()

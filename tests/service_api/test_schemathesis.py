@@ -15,8 +15,9 @@ EXAMPLES = 60  # per operation and database: bounded
 
 
 @pytest.fixture
-def st_app(db_url):
-    app = create_app(ServiceApiSettings(database_url=db_url))
+def st_app(db_url, tmp_path):
+    app = create_app(ServiceApiSettings(database_url=db_url,
+                                        attachments_dir=str(tmp_path / "attachments")))
     headers = tokens_for_roles(db_url)
     from fastapi.testclient import TestClient
 

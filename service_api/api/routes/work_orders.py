@@ -1,13 +1,17 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from pathlib import Path as PathlibPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Response
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import FileResponse
 
-from ... import idempotency, schemas
+from ... import attachments, idempotency, schemas
 from ...crud import orders as crud
 from ...paging import Page, PageParams, page_params
+from ...problems import NotFound
 from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
@@ -132,6 +136,50 @@ def add_part(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsD
 @router.get("/{order_id}/parts", response_model=list[schemas.PartPublic])
 def parts(db: SessionDep, who: Allowed("read"), order_id: OrderId):
     return crud.parts(db, order_id, who)
+
+
+UPLOAD_TYPES = {t: {"schema": {"type": "string", "format": "binary"}}
+                for t in ("image/jpeg", "image/png", "image/webp", "application/pdf",
+                          "text/plain")}
+
+
+@router.post("/{order_id}/attachments", response_model=schemas.AttachmentPublic,
+             status_code=201, openapi_extra={
+                 "requestBody": {"required": True, "content": UPLOAD_TYPES}})
+async def add_attachment(request: Request, db: SessionDep, who: Allowed("orders.execute"),
+                         settings: SettingsDep, order_id: OrderId,
+                         filename: str = Query(min_length=1, max_length=200,
+                                               pattern=r"^[^\x00]*$")):
+    """Attach a photo or file: the raw bytes as the body, its type as Content-Type, its
+    name in ``filename``. Size up to ``max_attachment_bytes``; types in
+    ``attachment_types`` (images and PDFs checked against their first bytes)."""
+    data = await request.body()
+    row = await run_in_threadpool(crud.add_attachment, db, order_id, filename,
+                                  request.headers.get("content-type", ""), data, who,
+                                  settings)
+    return schemas.AttachmentPublic.model_validate(row)
+
+
+@router.get("/{order_id}/attachments", response_model=list[schemas.AttachmentPublic])
+def list_attachments(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+    return crud.list_attachments(db, order_id, who)
+
+
+files_router = APIRouter(prefix="/attachments", tags=["work-orders"])
+
+
+@files_router.get("/{attachment_id}", response_class=FileResponse,
+                  responses={200: {"content": UPLOAD_TYPES}})
+def download_attachment(db: SessionDep, who: Allowed("read"), settings: SettingsDep,
+                        attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+    row = crud.get_attachment(db, attachment_id, who)
+    path = attachments.path_of(PathlibPath(settings.attachments_dir), row.work_order_id,
+                               row.stored_name)
+    if not path.is_file():
+        raise NotFound(f"the file of attachment {attachment_id} is missing from the server's "
+                       "attachment folder; restore it from backup")
+    return FileResponse(path, media_type=row.content_type, filename=row.filename,
+                        headers={"X-Content-Type-Options": "nosniff"})
 
 
 @router.get("/{order_id}/events", response_model=list[schemas.WorkOrderEventPublic])
