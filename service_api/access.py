@@ -34,6 +34,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "orders.execute": frozenset({"admin", "planner", "engineer", "technician"}),
     "orders.close": frozenset({"admin", "planner", "engineer"}),
     "labels.export": frozenset({"admin", "planner", "engineer"}),
+    "dispatch.manage": frozenset({"admin", "planner"}),
+    "webhooks.manage": frozenset({"admin"}),
     "codes.write": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
 }

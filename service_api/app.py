@@ -12,15 +12,16 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import problems
-from .api.routes import assets, codes, kpis, users, work_orders
+from .api.routes import assets, codes, dispatch, kpis, users, webhooks, work_orders
 from .crud.users import LoginLimiter
 from .db import check_migrated, make_engine, session_factory, write_session_factory
 from .settings import ServiceApiSettings
+from .webhooks import WebhookSender
 from .workflow import TransitionError
 
 API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
-           kpis.router, users.router, codes.router)
+           dispatch.router, webhooks.router, kpis.router, users.router, codes.router)
 
 
 class BodyLimit:
@@ -97,7 +98,14 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
+        sender = None
+        if settings.webhooks:
+            sender = WebhookSender(write_session_factory(engine), settings.webhook_poll_s,
+                                   settings.webhook_timeout_s, settings.webhook_max_attempts)
+            sender.start()
         yield
+        if sender is not None:
+            sender.stop()
         app.state.engine.dispose()
 
     app = FastAPI(title="Forewarn service API", version="1.0.0", lifespan=lifespan,

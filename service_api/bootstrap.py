@@ -12,14 +12,14 @@ from pathlib import Path
 from sqlalchemy import select
 
 from .crud import users
-from .db import check_migrated, make_engine, session_factory
+from .db import check_migrated, make_engine, write_session_factory
 from .tables import User
 
 
 def _session(url: str):
     engine = make_engine(url)
     check_migrated(engine)
-    return engine, session_factory(engine)()
+    return engine, write_session_factory(engine)()  # a running API may be writing too
 
 
 def add_user(url: str, name: str, role: str, scope: str = "",

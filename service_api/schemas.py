@@ -331,6 +331,78 @@ class RejectionLabel(BaseModel):
     reviewed_at: datetime
 
 
+class DispatchRuleCreate(Body):
+    """Match on any of equipment class, severity, region ("" = any); the first active rule
+    by ``position`` wins."""
+
+    position: int = Field(default=100, ge=0, le=1_000_000)
+    equipment_class: Code = ""
+    severity: Literal["", "minor", "major", "critical"] = ""
+    region: Code = ""
+    team: Annotated[str, Field(max_length=64)] = ""
+    assignee: Annotated[str, Field(max_length=64)] = ""
+    active: bool = True
+
+
+class DispatchRulePublic(_Public):
+    id: int
+    position: int
+    equipment_class: str
+    severity: str
+    region: str
+    team: str
+    assignee: str
+    active: bool
+
+
+class DispatchPreview(BaseModel):
+    order_id: int
+    equipment_class: str
+    severity: str
+    region: str
+    rule_id: int | None
+    team: str | None
+    assignee: str | None
+    current_team: str
+    current_assignee: str
+
+
+WebhookEvent = Literal["order.created", "order.status_changed", "order.overdue", "*"]
+
+
+class WebhookCreate(Body):
+    url: Annotated[str, Field(max_length=500, pattern=r"^https?://[^\s\x00]+$")]
+    events: list[WebhookEvent] = Field(default_factory=lambda: ["*"], min_length=1,
+                                       max_length=4)
+    secret: Annotated[str, Field(min_length=16, max_length=200)] | None = None
+
+
+class WebhookPublic(_Public):
+    id: int
+    url: str
+    events: list[str]
+    active: bool
+    created_at: datetime
+
+
+class WebhookCreated(WebhookPublic):
+    secret: str = Field(description="shown once: verify X-Forewarn-Signature with it")
+
+
+class DeliveryPublic(_Public):
+    id: int
+    webhook_id: int
+    event: str
+    payload: dict
+    status: str
+    attempts: int
+    next_attempt_at: datetime
+    last_status_code: int | None
+    last_error: str
+    created_at: datetime
+    delivered_at: datetime | None
+
+
 class CodeCreate(Body):
     list: Literal["failure_mode", "failure_mechanism", "failure_cause"]
     code: Code = Field(min_length=1)

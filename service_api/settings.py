@@ -34,6 +34,11 @@ class ServiceApiSettings(BaseModel):
                                  "text/plain"],
         description="content types accepted as attachments (images and PDFs are checked "
                     "against their first bytes)")
+    webhooks: bool = Field(default=True, description="send webhook deliveries from this "
+                           "process (turn off on all but some processes if you like)")
+    webhook_poll_s: float = Field(default=1.0, gt=0)
+    webhook_timeout_s: float = Field(default=5.0, gt=0)
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
     sla_hours: dict[str, float] = Field(
         default_factory=lambda: {"critical": 8, "high": 24, "medium": 72, "low": 168},
         description="due date of a new order: hours after creation, by priority")

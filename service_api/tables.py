@@ -154,6 +154,7 @@ class WorkOrder(Base):
     first_time_fix: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     downtime_min: Mapped[float | None] = mapped_column(Float, nullable=True)
     actions: Mapped[str] = mapped_column(Text, default="")
+    overdue_notified_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     version: Mapped[int] = mapped_column(Integer, default=1)
     __mapper_args__ = {"version_id_col": version}
 
@@ -207,6 +208,50 @@ class WorkOrderEvent(Base):
     actor: Mapped[str] = mapped_column(String(64))
     note: Mapped[str] = mapped_column(Text, default="")
     detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class DispatchRule(Base):
+    """Who takes an order: the first active rule (by position) whose set fields all match
+    the order's equipment class, severity and region names the team and assignee."""
+
+    __tablename__ = "dispatch_rules"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    position: Mapped[int] = mapped_column(Integer, default=100)
+    equipment_class: Mapped[str] = mapped_column(String(64), default="")  # "" = any
+    severity: Mapped[str] = mapped_column(String(16), default="")
+    region: Mapped[str] = mapped_column(String(64), default="")
+    team: Mapped[str] = mapped_column(String(64), default="")
+    assignee: Mapped[str] = mapped_column(String(64), default="")
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+
+
+class Webhook(Base):
+    """A subscriber notified of order events (HMAC-SHA256 signed with its secret)."""
+
+    __tablename__ = "webhooks"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    url: Mapped[str] = mapped_column(String(500))
+    secret: Mapped[str] = mapped_column(String(200))  # needed to sign: kept, never sent back
+    events: Mapped[list] = mapped_column(JSON, default=list)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
+class WebhookDelivery(Base):
+    """The outbox and delivery log: written in the transaction of the change it reports."""
+
+    __tablename__ = "webhook_deliveries"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    webhook_id: Mapped[int] = mapped_column(ForeignKey("webhooks.id"), index=True)
+    event: Mapped[str] = mapped_column(String(32))
+    payload: Mapped[dict] = mapped_column(JSON)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    last_status_code: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    last_error: Mapped[str] = mapped_column(String(500), default="")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    delivered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
 class Code(Base):

@@ -16,7 +16,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import attachments, schemas
+from .. import attachments, schemas, webhooks
 from ..access import Principal
 from ..paging import PageParams, order_by, paginate
 from ..problems import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
@@ -33,6 +33,7 @@ from ..workflow import (
     initial_status,
 )
 from . import assets as asset_crud
+from . import dispatch
 
 SORTABLE = {"id": WorkOrder.id, "opened_at": WorkOrder.opened_at,
             "updated_at": WorkOrder.updated_at, "due_at": WorkOrder.due_at,
@@ -108,9 +109,15 @@ def create(db: Session, data: schemas.WorkOrderCreate, principal: Principal,
         if existing is None:
             raise
         return existing, False
-    _event(db, order, principal.name, "created", status, note=data.source,
-           detail={"parent_id": parent.id} if parent else None, ts=now)
+    detail: dict = {"parent_id": parent.id} if parent else {}
+    rule = dispatch.match(db, order, asset)
+    if rule is not None:  # dispatch rules choose team and assignee
+        order.team, order.assignee = rule.team, rule.assignee
+        detail.update(dispatch_rule=rule.id, team=rule.team, assignee=rule.assignee)
+    _event(db, order, principal.name, "created", status, note=data.source, detail=detail,
+           ts=now)
     db.flush()
+    webhooks.enqueue(db, "order.created", webhooks.order_payload(order))
     return order, True
 
 
@@ -219,6 +226,9 @@ def transition(db: Session, order_id: int, data: schemas.TransitionCreate,
     _commit_versioned(db, order)
     _event(db, order, principal.name, "transition", to, from_status,
            data.reason or data.actions, detail, now)
+    webhooks.enqueue(db, "order.status_changed", {**webhooks.order_payload(order),
+                                                  "from_status": from_status,
+                                                  "actor": principal.name})
     if to == "completed" and (data.follow_up or data.result != "fixed"):
         follow = schemas.FollowUpCreate(title=f"Follow-up of #{order.id}: {order.title}"[:200],
                                         symptom=f"result of #{order.id}: {data.result}")

@@ -12,7 +12,7 @@ from tests.service_api.helpers import order
 
 PUBLIC = {("GET", "/api/v1/livez"), ("POST", "/api/v1/auth/login")}
 PATH_VALUES = {"asset_id": "pump-01", "order_id": "1", "name": "viewer", "token_id": "999",
-               "attachment_id": "999"}
+               "attachment_id": "999", "rule_id": "999", "webhook_id": "999"}
 
 
 def _required_right(route: APIRoute) -> str | None:
