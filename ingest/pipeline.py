@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import queue
 import random
 import threading
@@ -30,6 +31,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 
+from contracts.api_bodies import MAX_BATCH, AssetUpsert, EventBatch
+from contracts.api_bodies import EventRecord as ApiEvent
 from contracts.mqtt import ConnectionReport
 from contracts.wire import (
     AnomalyEvent,
@@ -119,6 +122,8 @@ class Ingester:
         self.sequences = SeqTracker()
         self.window = TimeWindow(settings.max_future_skew_s, settings.max_sample_age_s)
         self._known_assets: set[str] = set()
+        self._gateway_assets: dict[str, set[str]] = {}  # assets seen behind each gateway
+        self._event_posts = 0
         self._connected = threading.Event()
         self._stopping = threading.Event()
         self.topic_filters = settings.topic_filters()
@@ -281,7 +286,9 @@ class Ingester:
             log.warning("%d messages missing upstream (sequence gaps)", gaps)
         self.counters.seq_gaps = gaps
         self.counters.seq_duplicates = self.sequences.duplicates
-        self._register_assets(all_samples)
+        self._register_assets(admitted)
+        if self.storing and events:
+            self._post_events([e for e, _ in events])
 
     def _score(self, samples: list[Sample]) -> None:
         """Score and store the scores; scoring is downstream of storage, never stops it."""
@@ -397,16 +404,56 @@ class Ingester:
                 self._dead_letter(msg.topic, msg.payload, f"store refused: {exc}",
                                   "store_rejected")
 
-    def _register_assets(self, samples: list) -> None:
-        """Tell the service API about new assets, from its sender thread (``ApiClient.send``)."""
+    def _register_assets(self, admitted: dict[str, list[Admitted]]) -> None:
+        """Tell the service API about new assets and their gateway, from its sender thread
+        (``ApiClient.send``); the API fills only fields nobody has set."""
+        for gateway, items in admitted.items():
+            seen = self._gateway_assets.setdefault(gateway, set())
+            for it in items:
+                asset = it.sample.asset
+                seen.add(asset)
+                if self.api is None or asset in self._known_assets:
+                    continue
+                self._known_assets.add(asset)  # forgotten again if the call fails: retried
+                self.api.send(("asset", asset),
+                              lambda api, a=asset, g=gateway: api.upsert_asset(
+                                  a, AssetUpsert(gateway=g)),
+                              on_error=lambda exc, a=asset: self._not_registered(a, exc))
+
+    def _post_events(self, events: list[EventRecord]) -> None:
+        """Post anomaly events, and gateway state changes for each asset seen behind that
+        gateway, to the service API as evidence (idempotent there: a repeat is a duplicate).
+        """
         if self.api is None:
             return
-        for s in samples:
-            if s.asset in self._known_assets:
-                continue
-            self._known_assets.add(s.asset)  # forgotten again if the call fails: retried
-            self.api.send(("asset", s.asset), lambda api, asset=s.asset: api.upsert_asset(asset),
-                          on_error=lambda exc, asset=s.asset: self._not_registered(asset, exc))
+        records = []
+        for e in events:
+            ts = datetime.fromtimestamp(e.ts_ns / 1e9, UTC)
+            if e.kind == "anomaly" and e.asset:
+                f = e.fields
+                score = f.get("score")
+                records.append(ApiEvent(
+                    asset_id=e.asset, ts=ts, kind="anomaly", signal=str(f.get("signal", "")),
+                    severity=min(abs(score), 1e6) if isinstance(score, float)
+                    and math.isfinite(score) else None,
+                    message=f"{f.get('detector', '')} flagged {f.get('signal', '')}"[:200],
+                    detail={k: v for k, v in {**f, "gateway": e.gateway}.items()
+                            if not isinstance(v, float) or math.isfinite(v)}))
+            elif e.kind == "gateway_state":
+                status = str(e.fields.get("status", ""))
+                for asset in sorted(self._gateway_assets.get(e.gateway, ())):
+                    records.append(ApiEvent(
+                        asset_id=asset, ts=ts, kind="gateway_state", signal=e.gateway[:64],
+                        message=f"gateway {e.gateway} {status}"[:200],
+                        detail={"gateway": e.gateway, "status": status}))
+        for i in range(0, len(records), MAX_BATCH):
+            batch = EventBatch(records=records[i:i + MAX_BATCH])
+            self._event_posts += 1
+            self.api.send(("events", self._event_posts),
+                          lambda api, b=batch: api.post_events(b),
+                          on_error=lambda exc, b=batch: log.warning(
+                              "%d events not posted to the service API: %s", len(b.records),
+                              exc))
 
     def _not_registered(self, asset: str, exc: ApiError) -> None:
         self._known_assets.discard(asset)

@@ -211,3 +211,34 @@ def test_anomaly_events_and_gateway_state_changes_are_stored_as_evidence(mosquit
     by_name = {x["metric"]["__name__"]: x for x in series}
     assert by_name["events_score"]["metric"]["asset"] == "pump-01"
     assert by_name["events_score"]["values"] == [8.0]
+
+
+def test_events_and_gateway_binding_reach_the_service_api(mosquitto, tmp_path):
+    """The ingester registers each asset with its gateway and posts anomaly events and
+    gateway state changes to the API as evidence (a live API on SQLite)."""
+    from contracts.wire import GatewayState, state_topic
+    from tests.servers import start_api
+
+    thread, api, _ = start_api(tmp_path / "api")
+    try:
+        s = settings_for(mosquitto, tmp_path)
+        run_ingester(s, until=lambda ing: True, timeout=0)
+        event = AnomalyEvent(gateway="gw-1", seq=1, sent_at=iso(5), asset="pump-01",
+                             signal="vibration_rms", ts=iso(5), value=9.0, score=8.0,
+                             threshold=6.0, detector="mad")
+        publish(mosquitto.url, [
+            (telemetry_topic("site", "gw-1"), make_batch(0).to_bytes()),
+            (events_topic("site", "gw-1"), event.to_bytes()),
+            (state_topic("site", "gw-1"), GatewayState(
+                gateway="gw-1", seq=2, sent_at=iso(6), status="offline").to_bytes())])
+        ing = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path), api=api)
+        drive(ing, until=lambda i: i.counters.messages >= 3)
+        api.flush(10)
+        assert api.get("/assets/pump-01")["gateway"] == "gw-1"
+        got = api.get("/assets/pump-01/events")
+        assert [(e["kind"], e["signal"]) for e in got] == [
+            ("anomaly", "vibration_rms"), ("gateway_state", "gw-1")]
+        assert got[0]["severity"] == 8.0 and got[0]["detail"]["detector"] == "mad"
+        assert got[1]["detail"]["status"] == "offline"
+    finally:
+        thread.stop()
