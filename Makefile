@@ -53,6 +53,7 @@ lint: venv
 bench: venv system-deps
 	$(PY) bench/ingest_throughput.py
 	$(PY) bench/ingest_scale_out.py
+	$(PY) bench/api_throughput.py
 	$(PY) bench/simulator_scale.py
 	$(PY) bench/model_full_run.py
 	$(PY) bench/detector_fit.py

@@ -34,7 +34,9 @@ class AssetState:
     # the service API's side
     last_post: float = 0.0  # monotonic time the last health score was queued
     order_pending: bool = False  # an order request is queued or in flight
-    order_id: int | None = None
+    order_id: int | None = None  # the order the service API last answered with
+    reported: bool = False  # this alarm episode has been reported to the API
+    order_risk: float = 0.0  # the risk last reported on it
 
     def snapshot(self) -> dict:
         out = {f.name: getattr(self, f.name) for f in fields(self)

@@ -22,6 +22,8 @@ from contracts.api_bodies import PREDICTED_FAILURE, HealthCreate, WorkOrderCreat
 
 from .asset_state import AssetState
 
+EVIDENCE_STEP = 0.05  # risk rise on an open order worth reporting again
+
 
 @dataclass(frozen=True)
 class OrderTrigger:
@@ -60,7 +62,15 @@ class OrderPolicy:
         self.health_post_interval_s = health_post_interval_s
 
     def order_due(self, a: AssetState) -> bool:
-        return a.alarm and a.order_id is None and not a.order_pending
+        """An alarm with no order yet, or with a risk EVIDENCE_STEP above what its order
+        was last told (the API records it as evidence and may raise the priority)."""
+        return a.alarm and not a.order_pending and (
+            not a.reported or a.risk >= a.order_risk + EVIDENCE_STEP)
+
+    def episode_over(self, a: AssetState) -> bool:
+        """The trigger went off: the next alarm asks the API again (which answers with
+        the open order, or with a recent rejection, or opens a new one)."""
+        return not a.alarm and a.reported and not a.order_pending
 
     def health_due(self, a: AssetState, now: float) -> bool:
         return now - a.last_post >= self.health_post_interval_s

@@ -96,6 +96,8 @@ class RiskTracker:
         if self.api is None:
             return
         now = time.monotonic()
+        if self.policy.episode_over(a):
+            a.reported = False
         due_order = self.policy.order_due(a)
         if due_order or self.policy.health_due(a, now):
             a.last_post = now
@@ -115,7 +117,14 @@ class RiskTracker:
         log.warning(message)
 
     def _opened(self, a: AssetState, order: WorkOrderCreate, created: dict) -> None:
-        a.order_id, a.order_pending = created["id"], False
+        known = a.order_id == created["id"]
+        a.order_id, a.order_pending, a.reported = created["id"], False, True
+        a.order_risk = order.risk or 0.0
+        if known or created.get("status") == "rejected":
+            log.info("work order #%s for %s: %s (risk %.2f reported)", created["id"],
+                     order.asset_id, "evidence added" if known else
+                     "recently rejected, not proposed again", order.risk or 0.0)
+            return
         priority = created.get("priority", "")
         self.opened.append(OpenedOrder(order.asset_id, created["id"], priority,
                                        order.risk or 0.0, time.time()))

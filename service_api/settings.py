@@ -39,6 +39,10 @@ class ServiceApiSettings(BaseModel):
     webhook_poll_s: float = Field(default=1.0, gt=0)
     webhook_timeout_s: float = Field(default=5.0, gt=0)
     webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    rejection_quiet_hours: float = Field(default=24.0, ge=0, description=(
+        "after an automatic order is rejected, new predictions for the same asset and "
+        "failure mode within this time are recorded on it instead of proposing again "
+        "(0: propose again at once)"))
     sla_hours: dict[str, float] = Field(
         default_factory=lambda: {"critical": 8, "high": 24, "medium": 72, "low": 168},
         description="due date of a new order: hours after creation, by priority")

@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import and_, exists, or_, select
+from sqlalchemy import update as sql_update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -87,8 +88,19 @@ def create(db: Session, data: schemas.WorkOrderCreate, principal: Principal,
                 failure_cause=data.failure_cause)
     existing = open_order_for(db, data.asset_id, data.failure_mode)
     if existing is not None:
+        if data.source == "predictive" and data.risk is not None:
+            add_evidence(db, existing, data, asset, principal)
         return existing, False
     now = datetime.now(UTC)
+    if data.source == "predictive" and settings.rejection_quiet_hours > 0:
+        rejected = recently_rejected(db, data, now - timedelta(
+            hours=settings.rejection_quiet_hours))
+        if rejected is not None:  # the same alarm was judged false: do not propose again
+            _event(db, rejected, principal.name, "suppressed", rejected.status,
+                   rejected.status, note="a new prediction while the rejection holds",
+                   detail={"risk": data.risk})
+            db.flush()
+            return rejected, False
     priority = data.priority or derived_priority(
         data.risk if data.source == "predictive" else None, asset.criticality, data.severity)
     status = initial_status(data.source)
@@ -119,6 +131,47 @@ def create(db: Session, data: schemas.WorkOrderCreate, principal: Principal,
     db.flush()
     webhooks.enqueue(db, "order.created", webhooks.order_payload(order))
     return order, True
+
+
+PRIORITY_RANK = {"low": 0, "medium": 1, "high": 2, "critical": 3}
+
+
+def add_evidence(db: Session, order: WorkOrder, data: schemas.WorkOrderCreate, asset: Asset,
+                 principal: Principal) -> bool:
+    """A prediction for an order already open: if its risk is higher than the order's,
+    record it as evidence, and raise the priority when risk x criticality says so.
+
+    One atomic ``UPDATE ... WHERE risk < :new`` (a new version), so concurrent predictions
+    never conflict and an equal or lower risk changes nothing.
+    """
+    before_risk, before_priority = order.risk, order.priority
+    derived = derived_priority(data.risk, asset.criticality, data.severity)
+    priority = (derived if PRIORITY_RANK[derived] > PRIORITY_RANK.get(order.priority, 0)
+                else order.priority)
+    now = datetime.now(UTC)
+    done = db.execute(
+        sql_update(WorkOrder.__table__)
+        .where(WorkOrder.id == order.id,
+               or_(WorkOrder.risk.is_(None), WorkOrder.risk < data.risk))
+        .values(risk=data.risk, priority=priority, updated_at=now,
+                version=WorkOrder.version + 1)).rowcount
+    if not done:
+        return False
+    db.refresh(order)
+    _event(db, order, principal.name, "evidence", order.status, order.status,
+           note=data.description[:2000], ts=now,
+           detail={"risk": data.risk, "before_risk": before_risk, "priority": priority,
+                   "before_priority": before_priority})
+    db.flush()
+    return True
+
+
+def recently_rejected(db: Session, data: schemas.WorkOrderCreate, since: datetime
+                      ) -> WorkOrder | None:
+    return db.scalar(select(WorkOrder).where(
+        WorkOrder.asset_id == data.asset_id, WorkOrder.failure_mode == data.failure_mode,
+        WorkOrder.source == "predictive", WorkOrder.status == "rejected",
+        WorkOrder.updated_at >= since).order_by(WorkOrder.updated_at.desc()).limit(1))
 
 
 def list_orders(db: Session, principal: Principal, page: PageParams,

@@ -292,3 +292,37 @@ def test_docs_served_without_a_cdn(api):
 def test_dashboard_is_served(api):
     r = api.anonymous().get("/")
     assert r.status_code == 200 and "Forewarn — fleet health" in r.text
+
+
+def test_later_evidence_raises_priority_and_a_rejection_is_remembered(api):
+    api.as_("planner").put("/api/v1/assets/pump-01", json={"criticality": 3})
+    s = api.as_("service")
+    first = s.post("/api/v1/work-orders", json=order(risk=0.6)).json()
+    assert first["priority"] == "medium"  # 0.6 x 3
+    again = s.post("/api/v1/work-orders", json=order(risk=0.9, description="worse"))
+    assert again.status_code == 200 and again.json()["id"] == first["id"]
+    assert again.json()["priority"] == "high" and again.json()["risk"] == 0.9
+    assert again.json()["version"] == first["version"] + 1
+    s.post("/api/v1/work-orders", json=order(risk=0.8))  # lower: nothing new
+    trail = api.as_("viewer").get(f"/api/v1/work-orders/{first['id']}/events").json()
+    assert [e["action"] for e in trail] == ["created", "evidence"]
+    assert trail[1]["detail"] == {"risk": 0.9, "before_risk": 0.6, "priority": "high",
+                                  "before_priority": "medium"}
+    assert trail[1]["note"] == "worse"
+    api.as_("engineer").post(f"/api/v1/work-orders/{first['id']}/transitions",
+                             json={"to": "rejected", "reason": "sensor fault"})
+    # the same alarm after the rejection (an ingester restarted, say): not proposed again
+    r = s.post("/api/v1/work-orders", json=order(risk=0.95))
+    assert r.status_code == 200 and r.json()["status"] == "rejected"
+    assert api.as_("viewer").get("/api/v1/work-orders").json()["total"] == 1
+    trail = api.as_("viewer").get(f"/api/v1/work-orders/{first['id']}/events").json()
+    assert trail[-1]["action"] == "suppressed"
+    # once the rejection is older than rejection_quiet_hours, a new order is proposed
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(api.url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE work_orders SET updated_at = :t"),
+                     {"t": datetime.now(UTC) - timedelta(hours=25)})
+    engine.dispose()
+    assert s.post("/api/v1/work-orders", json=order(risk=0.95)).status_code == 201
