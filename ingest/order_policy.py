@@ -79,7 +79,10 @@ class OrderPolicy:
         return HealthCreate(ts=dt.datetime.fromisoformat(a.last_ts), risk=a.risk, detail={
             "top_signal": a.top_signal, "top_z": round(a.top_z, 2),
             "rul": round(a.rul, 1) if math.isfinite(a.rul) else None,
-            "rul_unit": self.time_unit})
+            "rul_unit": self.time_unit,
+            # "at risk" means what opens an order: the trigger's threshold travels with
+            # the score, so the dashboard and the KPIs use the same line
+            "threshold": self.trigger.threshold})
 
     def order_body(self, asset: str, a: AssetState, risk_without_top: float | None = None
                    ) -> WorkOrderCreate:

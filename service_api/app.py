@@ -132,7 +132,9 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
                        max_upload_bytes=settings.max_attachment_bytes)
     _local_docs(app)
     if settings.dashboard:
-        page = resources.files("service_api.web").joinpath("dashboard.html").read_text()
+        web = resources.files("service_api.web")
+        page = web.joinpath("index.html").read_text()
+        app.mount("/static", StaticFiles(directory=str(web)), name="static")
 
         @app.get("/", response_class=HTMLResponse, include_in_schema=False)
         def dashboard() -> str:

@@ -461,6 +461,15 @@ class Me(BaseModel):
     rights: list[str]
 
 
+class Meta(BaseModel):
+    transitions: dict[str, list[str]]
+    right_for: dict[str, str]
+    needs_reason: list[str]
+    results: list[str]
+    at_risk_default: float
+    stale_after_s: float
+
+
 # -- KPIs ----------------------------------------------------------------------------------
 class Kpis(BaseModel):
     """Each figure is defined in docs/kpis.md."""

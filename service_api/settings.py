@@ -12,6 +12,11 @@ class ServiceApiSettings(BaseModel):
     port: int = Field(default=8000, ge=0, le=65535)
     database_url: str = "sqlite:///var/forewarn-api.sqlite"
     dashboard: bool = True
+    at_risk_default: float = Field(default=0.5, ge=0, le=1, description=(
+        "'at risk' for an asset whose scores do not carry the threshold that opens its "
+        "orders (the ingester sends it with each score)"))
+    stale_after_s: float = Field(default=300.0, gt=0, description=(
+        "an asset whose latest score is older is shown as stale, without a remaining life"))
     max_body_bytes: int = Field(default=1_048_576, ge=1024, description=(
         "larger request bodies are refused with 413 before they are read"))
     max_future_s: float = Field(default=300.0, ge=0, description=(

@@ -34,6 +34,15 @@ def mosquitto(tmp_path: Path) -> Iterator[Mosquitto]:
     broker.stop()
 
 
+@pytest.fixture(scope="module")
+def mosquitto_module(tmp_path_factory) -> Iterator[Mosquitto]:
+    """One broker for a module whose tests share a live pipeline."""
+    broker = _server(lambda: Mosquitto(tmp_path_factory.mktemp("mosquitto")))
+    broker.start()
+    yield broker
+    broker.stop()
+
+
 @pytest.fixture
 def victoria(tmp_path: Path) -> Iterator[Victoria]:
     vm = _server(lambda: Victoria(tmp_path / "vm"))
@@ -90,6 +99,13 @@ class LoopThread:
 
 @pytest.fixture
 def loop_thread() -> Iterator[LoopThread]:
+    lt = LoopThread()
+    yield lt
+    lt.close()
+
+
+@pytest.fixture(scope="module")
+def loop_thread_module() -> Iterator[LoopThread]:
     lt = LoopThread()
     yield lt
     lt.close()

@@ -30,6 +30,18 @@ def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
 
 
+def at_risk(asset: Asset, default_threshold: float) -> bool:
+    """The one definition of "at risk": the latest risk at or above the threshold that
+    opens orders for this asset (sent by the ingester with each score), else the
+    default."""
+    if asset.risk is None:
+        return False
+    threshold = (asset.latest_detail or {}).get("threshold")
+    if not isinstance(threshold, int | float):
+        threshold = default_threshold
+    return asset.risk >= threshold
+
+
 def kpis(db: Session, principal: Principal, f: schemas.AssetFilter,
          start: datetime | None, end: datetime | None,
          risk_threshold: float = 0.5) -> schemas.Kpis:
@@ -73,7 +85,7 @@ def kpis(db: Session, principal: Principal, f: schemas.AssetFilter,
     return schemas.Kpis(
         period_start=start, period_end=end,
         assets=len(assets),
-        assets_at_risk=sum(1 for a in assets if a.risk is not None and a.risk >= risk_threshold),
+        assets_at_risk=sum(1 for a in assets if at_risk(a, risk_threshold)),
         work_orders_by_status=by_status,
         open_work_orders=len(backlog),
         backlog_by_priority={p: len(v) for p, v in sorted(by_priority.items())},

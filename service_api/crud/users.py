@@ -67,6 +67,12 @@ def revoke_token(db: Session, token_id: int) -> ApiToken:
     return row
 
 
+def revoke_by_token(db: Session, token: str) -> None:
+    row = db.scalar(select(ApiToken).where(ApiToken.token_hash == token_hash(token)))
+    if row is not None and row.revoked_at is None:
+        row.revoked_at = datetime.now(UTC)
+
+
 def principal_for_token(db: Session, token: str) -> Principal | None:
     row = db.execute(
         select(User.name, User.role, User.scope, User.active, ApiToken.expires_at,

@@ -289,9 +289,13 @@ def test_docs_served_without_a_cdn(api):
     assert all(p.startswith("/api/v1/") for p in spec["paths"])
 
 
-def test_dashboard_is_served(api):
+def test_dashboard_is_served_without_the_internet(api):
     r = api.anonymous().get("/")
     assert r.status_code == 200 and "Forewarn — fleet health" in r.text
+    for asset in ("/static/app.js", "/static/app.css"):
+        got = api.anonymous().get(asset)
+        assert got.status_code == 200 and len(got.text) > 1000
+        assert "http://" not in got.text and "https://" not in got.text
 
 
 def test_later_evidence_raises_priority_and_a_rejection_is_remembered(api):

@@ -3,14 +3,15 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Path, Request
+from fastapi import APIRouter, Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials
 from sqlalchemy import select
 
 from ... import schemas
 from ...access import RIGHTS
 from ...crud import users as crud
 from ...tables import User
-from ..deps import Allowed, PrincipalDep, SessionDep, SettingsDep
+from ..deps import Allowed, PrincipalDep, SessionDep, SettingsDep, bearer
 
 router = APIRouter(tags=["access"])
 UserName = Annotated[str, Path(min_length=1, max_length=64)]
@@ -27,6 +28,15 @@ def login(request: Request, db: SessionDep, settings: SettingsDep, data: schemas
     db.commit()
     return schemas.TokenIssued(token=token, token_id=row.id, name=user.name, role=user.role,
                                expires_at=row.expires_at)
+
+
+@router.post("/auth/logout", status_code=204)
+def logout(db: SessionDep, who: PrincipalDep,
+           creds: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]):
+    """Revoke the token this request was made with."""
+    if creds is not None:
+        crud.revoke_by_token(db, creds.credentials.strip())
+        db.commit()
 
 
 @router.get("/auth/me", response_model=schemas.Me)
