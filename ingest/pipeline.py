@@ -47,6 +47,7 @@ from contracts.wire import (
 from .admission import Admitted, TimeWindow, admit
 from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
+from .device_state import DeviceStates
 from .instance import Instance, claim_instance
 from .metrics import MetricsServer
 from .records import EventRecord
@@ -123,6 +124,7 @@ class Ingester:
         self.window = TimeWindow(settings.max_future_skew_s, settings.max_sample_age_s)
         self._known_assets: set[str] = set()
         self._gateway_assets: dict[str, set[str]] = {}  # assets seen behind each gateway
+        self.device_states = DeviceStates(settings.run_signal, settings.trip_signal)
         self._event_posts = 0
         self._connected = threading.Event()
         self._stopping = threading.Event()
@@ -289,6 +291,8 @@ class Ingester:
         self._register_assets(admitted)
         if self.storing and events:
             self._post_events([e for e, _ in events])
+        if self.scoring and self.api is not None and all_samples:  # sees each stream whole
+            self._send_events(self.device_states.observe(all_samples))
 
     def _score(self, samples: list[Sample]) -> None:
         """Score and store the scores; scoring is downstream of storage, never stops it."""
@@ -446,6 +450,11 @@ class Ingester:
                         asset_id=asset, ts=ts, kind="gateway_state", signal=e.gateway[:64],
                         message=f"gateway {e.gateway} {status}"[:200],
                         detail={"gateway": e.gateway, "status": status}))
+        self._send_events(records)
+
+    def _send_events(self, records: list[ApiEvent]) -> None:
+        if self.api is None:
+            return
         for i in range(0, len(records), MAX_BATCH):
             batch = EventBatch(records=records[i:i + MAX_BATCH])
             self._event_posts += 1

@@ -7,6 +7,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from contracts.mqtt import MqttConnection
+from contracts.signals import RUN_SIGNAL
 from contracts.wire import TOPIC_ROOT
 
 
@@ -127,6 +128,10 @@ class IngestSettings(_Strict):
     batch_max_wait_s: float = Field(default=0.2, ge=0)
     risk: RiskSettings = RiskSettings()
     api: ApiClientSettings = ApiClientSettings()
+    run_signal: str = Field(default=RUN_SIGNAL, description="1 = running, 0 = stopped; its "
+                            "changes are posted to the service API as device_state events")
+    trip_signal: str = Field(default="tripped", description="1 = tripped (protection "
+                             "relay); reported like run_signal")
 
     @model_validator(mode="after")
     def _shared_only_stores(self) -> IngestSettings:

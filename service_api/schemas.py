@@ -84,6 +84,9 @@ class AssetPublic(_Public):
     scored_at: datetime | None
     latest_detail: dict | None = Field(description="detail of the latest score (remaining "
                                        "life, top signal)")
+    state: str = Field(description="running, stopped or tripped, from the latest "
+                       "device_state event ('' = not reported)")
+    state_at: datetime | None
     open_work_orders: int = 0
 
 

@@ -83,6 +83,9 @@ class Asset(Base):
     risk: Mapped[float | None] = mapped_column(Float, nullable=True)
     scored_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     latest_detail: Mapped[dict | None] = mapped_column(JSON, nullable=True)  # of that score
+    # running / stopped / tripped, from the latest device_state event
+    state: Mapped[str] = mapped_column(String(16), default="")
+    state_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     __mapper_args__ = {"version_id_col": version}
 
 

@@ -166,13 +166,26 @@ def history(db: Session, asset_id: str, principal: Principal, since: datetime | 
                                  downsampled=downsampled, points=points)
 
 
+DEVICE_STATES = frozenset({"running", "stopped", "tripped"})
+
+
 def add_events(db: Session, records: list[schemas.EventRecord], principal: Principal,
                max_future: timedelta) -> schemas.BatchReport:
+    """Store events; a ``device_state`` event whose ``detail.state`` is running, stopped
+    or tripped also becomes the asset's state (the newest one wins)."""
     good, rejected = _judge(db, records, principal, max_future)
     stored = 0
     if good:
         rows = [r.model_dump() for r in good]
         stored = _inserted(db, AssetEvent, rows)
+        states = [{"aid": r.asset_id, "state": r.detail["state"], "ts": r.ts} for r in good
+                  if r.kind == "device_state" and r.detail.get("state") in DEVICE_STATES]
+        if states:
+            db.connection().execute(
+                update(Asset.__table__)
+                .where(Asset.id == bindparam("aid"),
+                       or_(Asset.state_at.is_(None), Asset.state_at <= bindparam("ts")))
+                .values(state=bindparam("state"), state_at=bindparam("ts")), states)
     return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
                                rejected=rejected)
 

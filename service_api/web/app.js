@@ -38,10 +38,12 @@ const threshold = a => (a.latest_detail && typeof a.latest_detail.threshold === 
 const atRisk = a => a.risk != null && a.risk >= threshold(a);
 const riskClass = a => a.risk == null ? "" : atRisk(a) ? "hi" : a.risk >= threshold(a) / 2 ? "mid" : "lo";
 function dataState(a) {
+  if (a.state === "tripped" || a.state === "stopped") return a.state;  // reported by the machine
   if (!a.scored_at) return "no-data";
   return (Date.now() - new Date(a.scored_at)) / 1000 > S.meta.stale_after_s ? "stale" : "live";
 }
-const stateLabel = {"live": "live", "stale": "stale (no recent data)", "no-data": "no data"};
+const stateLabel = {"live": "live", "stale": "stale (no recent data)", "no-data": "no data",
+                    "tripped": "tripped", "stopped": "stopped"};
 function rul(a) {
   const d = a.latest_detail || {};
   if (dataState(a) !== "live" || d.rul == null) return "–";  // never a remaining life for stale data

@@ -242,3 +242,26 @@ def test_events_and_gateway_binding_reach_the_service_api(mosquitto, tmp_path):
         assert got[1]["detail"]["status"] == "offline"
     finally:
         thread.stop()
+
+
+def test_run_state_changes_reach_the_service_api(mosquitto, tmp_path):
+    """running -> tripped, read from the polled signals, becomes the asset's state."""
+    from tests.servers import start_api
+
+    thread, api, _ = start_api(tmp_path / "api")
+    try:
+        s = settings_for(mosquitto, tmp_path)
+        run_ingester(s, until=lambda ing: True, timeout=0)
+        batches = [ReadingBatch(gateway="gw-1", seq=q, sent_at=iso(q), samples=[
+            Sample(asset="pump-01", ts=iso(q * 10 + i), values={"running": run, "tripped": trip})
+            for i in range(3)]) for q, (run, trip) in enumerate(((1, 0), (1, 0), (0, 1)))]
+        publish(mosquitto.url, [(telemetry_topic("site", "gw-1"), b.to_bytes())
+                                for b in batches])
+        ing = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path), api=api)
+        drive(ing, until=lambda i: i.counters.messages >= 3)
+        api.flush(10)
+        assert api.get("/assets/pump-01")["state"] == "tripped"
+        states = [e["detail"]["state"] for e in api.get("/assets/pump-01/events?kind=device_state")]
+        assert states == ["running", "tripped"]
+    finally:
+        thread.stop()

@@ -101,6 +101,22 @@ def test_events_stored_once_and_listed(api):
     assert len(api.as_("viewer").get("/api/v1/assets/p1/events?kind=anomaly").json()) == 1
 
 
+def test_device_state_events_set_the_asset_state_newest_first(api):
+    c = api.as_("service")
+    c.put("/api/v1/assets/p1", json={})
+    now = datetime.now(UTC)
+    ev = [{"asset_id": "p1", "ts": _iso(now - timedelta(seconds=s)), "kind": "device_state",
+           "detail": {"state": st}} for s, st in ((30, "running"), (5, "tripped"),
+                                                  (10, "stopped"))]
+    assert c.post("/api/v1/events/batch", json={"records": ev}).json()["stored"] == 3
+    a = api.as_("viewer").get("/api/v1/assets/p1").json()
+    assert a["state"] == "tripped"
+    assert c.post("/api/v1/assets/p1/events", json={
+        "ts": _iso(now - timedelta(seconds=60)), "kind": "device_state",
+        "detail": {"state": "running"}}).status_code == 201  # older: changes nothing
+    assert api.as_("viewer").get("/api/v1/assets").json()["items"][0]["state"] == "tripped"
+
+
 def test_predictive_orders_start_proposed_deduplicated_with_derived_fields(api):
     c = api.as_("planner")
     c.put("/api/v1/assets/pump-01", json={

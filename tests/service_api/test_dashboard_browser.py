@@ -69,10 +69,9 @@ def live(tmp_path_factory, risk_model_dir, mosquitto_module, loop_thread_module)
                                spool={"path": str(tmp / "spool.sqlite")},
                                detector={"threshold": 3.0, "realert_s": 2.0})
     with running_pipeline(loop_thread_module, fleet, ingester, agent) as (server, _):
-        deadline = time.monotonic() + 60
-        while not risk.opened and time.monotonic() < deadline:  # until the order is proposed
+        deadline = time.monotonic() + 90  # until the pump has tripped (bounded)
+        while server.clock.now_h() < FAILURE_H + 4 and time.monotonic() < deadline:
             time.sleep(0.5)
-        time.sleep(2)
     assert risk.opened, "the simulated run opened no order"
     # commercial data that a viewer must never receive
     import urllib.request
@@ -122,6 +121,10 @@ def test_engineer_finds_the_failing_pump_and_approves_its_order(live, browser, t
     rows = page.locator("#assets tbody tr")
     assert rows.first.get_attribute("data-asset") == "pump-01"  # ranked by risk
     assert "⚠" in rows.first.locator("td.risk").inner_text()
+    # it tripped: shown as such, with no remaining life; the healthy ones are live
+    assert rows.first.get_attribute("data-state") == "tripped"
+    assert rows.first.locator("td.rul").inner_text() == "–"
+    assert {rows.nth(i).get_attribute("data-state") for i in (1, 2)} == {"live"}
     _shot(page, tmp_path, "fleet")
 
     rows.first.locator("a").click()
