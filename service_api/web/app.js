@@ -224,10 +224,26 @@ async function orders() {
         ${allowed(o).includes("completed") ? `<label>Result<select data-result="${o.id}">${S.meta.results.map(r => `<option>${r}</option>`).join("")}</select></label>
           <label>First-time fix<select data-ftf="${o.id}"><option value="true">yes</option><option value="false">no</option></select></label>
           <label>Labour (minutes)<input type="number" min="1" inputmode="numeric" data-minutes="${o.id}"></label>` : ""}
+        ${allowed(o).includes("completed") ? `<label>Part used<input data-part="${o.id}" placeholder="part number"></label>
+          <label>Quantity<input type="number" min="1" value="1" inputmode="numeric" data-qty="${o.id}"></label>` : ""}
         ${can("orders.execute") && ["in_progress", "on_hold"].includes(o.status) ? `<label>Photo<input type="file" accept="image/*" capture="environment" data-photo="${o.id}"></label>` : ""}
-      </div></article>`).join("") || '<p class="muted">No open orders.</p>'}`;
+      </div>
+      ${can("orders.plan") ? `<div class="actions"><label>Assignee<input data-assignee="${o.id}" value="${esc(o.assignee)}"></label>
+        <label>Team<input data-team="${o.id}" value="${esc(o.team)}"></label>
+        <button class="secondary" data-assign="${o.id}" data-version="${o.version}">Assign</button></div>` : ""}
+      </article>`).join("") || '<p class="muted">No open orders.</p>'}`;
   document.querySelectorAll("[data-move]").forEach(b => b.onclick = () => move(b.dataset.id, b.dataset.move));
   document.querySelectorAll("[data-photo]").forEach(i => i.onchange = () => upload(i.dataset.photo, i.files[0]));
+  document.querySelectorAll("[data-assign]").forEach(b => b.onclick = () => assign(b.dataset.assign, b.dataset.version));
+}
+
+async function assign(id, version) {
+  try {
+    const o = await api(`/work-orders/${id}`, {method: "PATCH", headers: {"If-Match": `"${version}"`},
+      json: {assignee: $(`[data-assignee="${id}"]`).value.trim(), team: $(`[data-team="${id}"]`).value.trim()}});
+    say(`Order #${o.id} assigned to ${o.assignee || "nobody"}${o.team ? " (" + o.team + ")" : ""}.`);
+    render();
+  } catch (e) { fail(e); }
 }
 
 async function move(id, to) {
@@ -238,6 +254,8 @@ async function move(id, to) {
       body.first_time_fix = $(`[data-ftf="${id}"]`).value === "true";
       const minutes = Number($(`[data-minutes="${id}"]`).value);
       if (minutes > 0) await api(`/work-orders/${id}/labour`, {method: "POST", json: {technician: S.me.name, minutes}});
+      const part = ($(`[data-part="${id}"]`).value || "").trim(), quantity = Number($(`[data-qty="${id}"]`).value) || 1;
+      if (part) await api(`/work-orders/${id}/parts`, {method: "POST", json: {part_number: part, quantity}});
     }
     const o = await api(`/work-orders/${id}/transitions`, {method: "POST", json: body});
     say(`Order #${o.id} is now ${o.status}.`);
@@ -257,8 +275,13 @@ async function upload(id, file) {
 async function kpis() {
   const weeks = 8, now = Date.now(), week = 7 * 864e5;
   const spans = Array.from({length: weeks}, (_, i) => [new Date(now - (weeks - i) * week), new Date(now - (weeks - i - 1) * week)]);
-  const [k, ...series] = await Promise.all([api("/kpis"),
-    ...spans.map(([a, b]) => api(`/kpis?since=${a.toISOString()}&until=${b.toISOString()}`))]);
+  const f = new URLSearchParams();
+  for (const [key, v] of Object.entries(S.filters)) if (v) f.set(key, v);
+  const [assets, k, ...series] = await Promise.all([api("/assets?limit=10000"), api("/kpis?" + f),
+    ...spans.map(([a, b]) => api(`/kpis?since=${a.toISOString()}&until=${b.toISOString()}&${f}`))]);
+  const opts = key => [...new Set(assets.items.map(a => a[key]).filter(Boolean))].sort();
+  const sel = (key, label) => `<label>${label}<select data-filter="${key}"><option value="">all</option>${
+    opts(key).map(v => `<option ${v === S.filters[key] ? "selected" : ""}>${esc(v)}</option>`).join("")}</select></label>`;
   const pct = v => v == null ? "–" : Math.round(v * 100) + "%", hrs = v => v == null ? "–" : v.toFixed(1) + " h";
   const bars = (title, f, fmt) => {
     const vals = series.map(f), max = Math.max(1e-9, ...vals.map(v => v || 0)), W = 420, H = 160, bw = W / weeks;
@@ -266,7 +289,9 @@ async function kpis() {
       vals.map((v, i) => `<rect x="${i * bw + 4}" y="${H - (v || 0) / max * H}" width="${bw - 8}" height="${(v || 0) / max * H}" fill="#1d4ed8"><title>${fmt(v)}</title></rect>
         <text x="${i * bw + bw / 2}" y="${H + 14}" text-anchor="middle">${esc(spans[i][0].toLocaleDateString([], {month: "2-digit", day: "2-digit"}))}</text>`).join("")}</svg></div>`;
   };
-  $("#view").innerHTML = `<h2>KPIs</h2><div class="kpis">${[
+  $("#view").innerHTML = `<h2>KPIs</h2>
+    <div class="filters">${sel("site", "Site")}${sel("region", "Region")}${sel("equipment_class", "Equipment class")}</div>
+    <div class="kpis">${[
     ["Open orders", k.open_work_orders], ["At risk", k.assets_at_risk], ["MTTR", hrs(k.mttr_hours)], ["MTBF", hrs(k.mtbf_hours)],
     ["Mean response", hrs(k.mean_response_hours)], ["Mean resolution", hrs(k.mean_resolution_hours)], ["First-time fix", pct(k.first_time_fix_rate)],
     ["SLA compliance", pct(k.sla_compliance)], ["Predictive share", pct(k.predictive_share)], ["Automatic order precision", pct(k.automatic_order_precision)]]
@@ -274,6 +299,7 @@ async function kpis() {
     <div class="grid">${bars("Orders opened", s => Object.values(s.work_orders_by_status).reduce((a, b) => a + b, 0), v => v ?? 0)}
       ${bars("Mean time to repair", s => s.mttr_hours, hrs)}${bars("Automatic order precision", s => s.automatic_order_precision, pct)}</div>
     <p class="muted">Definitions: docs/kpis.md. Weeks end now.</p>`;
+  document.querySelectorAll("[data-filter]").forEach(x => x.onchange = () => { S.filters[x.dataset.filter] = x.value; render(); });
 }
 
 // ---- shell --------------------------------------------------------------------------------

@@ -48,6 +48,8 @@ def live(tmp_path_factory, risk_model_dir, mosquitto_module, loop_thread_module)
     url = f"sqlite:///{tmp / 'api' / 'api.sqlite'}"
     add_user(url, "erin", "engineer", password="erin-password")
     add_user(url, "vic", "viewer", password="vic-password")
+    add_user(url, "pat", "planner", password="pat-password")
+    add_user(url, "tom", "technician", password="tom-password")
     planner = issue_token(url, "planner-bot", create_role="planner")
     fleet = FleetConfig(seed=21, time_scale=3600 / POLL_S, assets=[
         AssetConfig(id="pump-01", kind="pump", failure_mode="bearing_wear", onset_h=50,
@@ -151,6 +153,47 @@ def test_engineer_finds_the_failing_pump_and_approves_its_order(live, browser, t
     assert trail[-1]["actor"] == "erin"  # the logged-in engineer, not "dashboard"
     page.click("nav a[href='#/orders']")
     page.wait_for_selector(f"article[data-order='{oid}'] .pill.approved")
+    page.close()
+
+
+def test_planner_assigns_technician_completes_with_labour_and_a_part(live, browser):
+    from contracts.api_bodies import WorkOrderCreate
+
+    base, service_api = live
+    oid = service_api.open_work_order(WorkOrderCreate(
+        asset_id="pump-02", type="corrective", source="phone", title="Seal leaks"))["id"]
+    page = browser.new_page(viewport={"width": 1024, "height": 768})  # a tablet
+    _login(page, base, "pat", "pat-password")
+    page.click("nav a[href='#/orders']")
+    card = page.locator(f"article[data-order='{oid}']")
+    card.wait_for()
+    card.locator(f"[data-assignee='{oid}']").fill("tom")
+    card.locator(f"[data-team='{oid}']").fill("pump-crew")
+    card.locator(f"[data-assign='{oid}']").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('assigned')")
+    page.click("nav a[href='#/kpis']")
+    page.wait_for_selector(".kpi")
+    assert page.locator("svg[aria-label$='by week']").count() == 3
+    page.click("#who button")  # log out
+    page.wait_for_selector("#login:not([hidden])")
+
+    _login(page, base, "tom", "tom-password")
+    page.click("nav a[href='#/orders']")
+    card = page.locator(f"article[data-order='{oid}']")
+    card.locator("button[data-move=in_progress]").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('in_progress')")
+    card = page.locator(f"article[data-order='{oid}']")
+    card.locator(f"[data-minutes='{oid}']").fill("30")
+    card.locator(f"[data-part='{oid}']").fill("BRG-6205")
+    card.locator("button[data-move=completed]").click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('completed')")
+    o = service_api.get(f"/work-orders/{oid}")
+    assert (o["status"], o["assignee"], o["team"], o["result"]) == ("completed", "tom",
+                                                                    "pump-crew", "fixed")
+    assert [x["minutes"] for x in service_api.get(f"/work-orders/{oid}/labour")] == [30]
+    assert [x["part_number"] for x in service_api.get(f"/work-orders/{oid}/parts")] == [
+        "BRG-6205"]
+    assert {e["actor"] for e in service_api.get(f"/work-orders/{oid}/events")} >= {"pat", "tom"}
     page.close()
 
 
