@@ -344,33 +344,24 @@ def create_follow_up(db: Session, parent: WorkOrder, data: schemas.FollowUpCreat
     return order
 
 
-def _check_work_allowed(order: WorkOrder) -> None:
+WORK_RECORDS = {"labour": Labour, "part": PartUsed}
+
+
+def add_work(db: Session, order_id: int, kind: str,
+             data: schemas.LabourCreate | schemas.PartCreate,
+             principal: Principal) -> Labour | PartUsed:
+    """Record labour or a part used on an order in progress, on hold or completed; the
+    order's history gets the same record."""
+    order = get(db, order_id, principal)
     if order.status not in ("in_progress", "on_hold", "completed"):
         raise TransitionError(f"work order {order.id} is {order.status}: record labour and "
                               "parts once it is in progress")
-
-
-def add_labour(db: Session, order_id: int, data: schemas.LabourCreate,
-               principal: Principal) -> Labour:
-    order = get(db, order_id, principal)
-    _check_work_allowed(order)
-    row = Labour(work_order_id=order.id, recorded_by=principal.name, **data.model_dump())
+    row = WORK_RECORDS[kind](work_order_id=order.id, recorded_by=principal.name,
+                             **data.model_dump())
     db.add(row)
     db.flush()
-    _event(db, order, principal.name, "labour", order.status, order.status,
-           detail={"technician": data.technician, "minutes": data.minutes})
-    return row
-
-
-def add_part(db: Session, order_id: int, data: schemas.PartCreate,
-             principal: Principal) -> PartUsed:
-    order = get(db, order_id, principal)
-    _check_work_allowed(order)
-    row = PartUsed(work_order_id=order.id, recorded_by=principal.name, **data.model_dump())
-    db.add(row)
-    db.flush()
-    _event(db, order, principal.name, "part", order.status, order.status,
-           detail={"part_number": data.part_number, "quantity": data.quantity})
+    _event(db, order, principal.name, kind, order.status, order.status,
+           detail=data.model_dump(exclude={"note"}))
     return row
 
 
@@ -411,16 +402,11 @@ def get_attachment(db: Session, attachment_id: int, principal: Principal) -> Att
     return row
 
 
-def labour(db: Session, order_id: int, principal: Principal) -> list[Labour]:
+def work_records(db: Session, order_id: int, kind: str, principal: Principal) -> list:
     get(db, order_id, principal)
-    return list(db.scalars(select(Labour).where(Labour.work_order_id == order_id)
-                           .order_by(Labour.id)))
-
-
-def parts(db: Session, order_id: int, principal: Principal) -> list[PartUsed]:
-    get(db, order_id, principal)
-    return list(db.scalars(select(PartUsed).where(PartUsed.work_order_id == order_id)
-                           .order_by(PartUsed.id)))
+    table = WORK_RECORDS[kind]
+    return list(db.scalars(select(table).where(table.work_order_id == order_id)
+                           .order_by(table.id)))
 
 
 def events(db: Session, order_id: int, principal: Principal) -> list[WorkOrderEvent]:

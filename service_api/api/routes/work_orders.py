@@ -109,33 +109,34 @@ def follow_up(db: SessionDep, who: Allowed("orders.create"), settings: SettingsD
 @router.post("/{order_id}/labour", response_model=schemas.LabourPublic, status_code=201)
 def add_labour(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsDep,
                order_id: OrderId, data: schemas.LabourCreate, key: KeyDep = None):
-    def act():
-        row = crud.add_labour(db, order_id, data, who)
-        return 201, schemas.LabourPublic.model_validate(row)
-
-    return idempotency.run(db, key, who, f"POST /work-orders/{order_id}/labour", data, act,
-                           _retain(settings))
+    """Record labour on an order in progress, on hold or completed."""
+    return _add_work(db, who, settings, order_id, "labour", data, schemas.LabourPublic, key)
 
 
 @router.get("/{order_id}/labour", response_model=list[schemas.LabourPublic])
 def labour(db: SessionDep, who: Allowed("read"), order_id: OrderId):
-    return crud.labour(db, order_id, who)
+    return crud.work_records(db, order_id, "labour", who)
 
 
 @router.post("/{order_id}/parts", response_model=schemas.PartPublic, status_code=201)
 def add_part(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsDep,
              order_id: OrderId, data: schemas.PartCreate, key: KeyDep = None):
-    def act():
-        row = crud.add_part(db, order_id, data, who)
-        return 201, schemas.PartPublic.model_validate(row)
-
-    return idempotency.run(db, key, who, f"POST /work-orders/{order_id}/parts", data, act,
-                           _retain(settings))
+    """Record a part used on an order in progress, on hold or completed."""
+    return _add_work(db, who, settings, order_id, "part", data, schemas.PartPublic, key)
 
 
 @router.get("/{order_id}/parts", response_model=list[schemas.PartPublic])
 def parts(db: SessionDep, who: Allowed("read"), order_id: OrderId):
-    return crud.parts(db, order_id, who)
+    return crud.work_records(db, order_id, "part", who)
+
+
+def _add_work(db, who, settings, order_id: int, kind: str, data, public, key: str | None):
+    def act():
+        return 201, public.model_validate(crud.add_work(db, order_id, kind, data, who))
+
+    path = "labour" if kind == "labour" else "parts"
+    return idempotency.run(db, key, who, f"POST /work-orders/{order_id}/{path}", data, act,
+                           _retain(settings))
 
 
 UPLOAD_TYPES = {t: {"schema": {"type": "string", "format": "binary"}}
