@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
+import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from contracts.api_bodies import Moment
@@ -27,7 +28,7 @@ def list_assets(db: SessionDep, who: Allowed("read"), page: Paging, f: Filter):
     """The fleet view: assets with their latest risk and open orders, ranked by risk
     (highest first) unless ``sort`` says otherwise; up to 10,000 in one request."""
     items, total = crud.list_assets(db, who, page, f)
-    return fast_json({"items": items, "total": total, "limit": page.limit,
+    return fast_json({"items": orjson.Fragment(items), "total": total, "limit": page.limit,
                       "offset": page.offset})
 
 
