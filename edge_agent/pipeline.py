@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import random
 import time
 from collections import Counter
 from dataclasses import dataclass, field
@@ -26,8 +27,8 @@ from contracts.wire import (
     utcnow,
 )
 
-from .errors import DeviceError
-from .inputs.modbus import open_devices
+from .errors import DeviceError, DeviceOffline
+from .inputs.modbus import ModbusDevice, open_devices
 from .outputs.mqtt import MqttPublisher, PublishError
 from .outputs.spool import Spool
 from .processors.anomaly import Anomaly, AnomalyProcessor
@@ -52,6 +53,7 @@ class AgentCounters:
     anomalies: int = 0
     batches: int = 0
     messages_published: int = 0
+    overruns: int = 0  # poll slots skipped because a poll took longer than its interval
 
     def as_dict(self) -> dict[str, int]:
         d = {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
@@ -80,6 +82,7 @@ class Agent:
         self.devices = open_devices(settings.devices)
         self.detector = AnomalyProcessor(settings.detector)
         self.spool = Spool(settings.spool.path, settings.spool.max_messages)
+        self.offline: set[str] = set()  # devices that cannot be reached now
         s = settings
         self._telemetry = telemetry_topic(s.site, s.gateway_id)
         self._events = events_topic(s.site, s.gateway_id)
@@ -97,7 +100,8 @@ class Agent:
         # State messages carry the last sequence number used; they do not consume one.
         return GatewayState(gateway=self.settings.gateway_id, seq=max(0, self.spool.next_seq - 1),
                             stream=self.spool.stream, sent_at=utcnow(), status=status,  # type: ignore[arg-type]
-                            counters=self.counters.as_dict()).to_bytes()
+                            counters={**self.counters.as_dict(),
+                                      "devices_offline": len(self.offline)}).to_bytes()
 
     def _announce(self, pub: MqttPublisher, status: str, wait_s: float = 0.0) -> None:
         try:
@@ -107,10 +111,15 @@ class Agent:
 
     # -- polling -----------------------------------------------------------------
     async def poll_once(self) -> list[Sample]:
+        """Poll every device once, together (the schedules below poll each on its own)."""
         sink = _Collector()
         await asyncio.gather(*(d.poll(sink) for d in self.devices))
+        self.counters.polls += 1
+        return self._take(sink)
+
+    def _take(self, sink: _Collector) -> list[Sample]:
+        """Count, detect and queue what one poll produced."""
         c = self.counters
-        c.polls += 1
         for err in sink.errors:
             c.read_errors[type(err).__name__] += 1
             self._log_error(err)
@@ -157,17 +166,47 @@ class Agent:
             self._pending_since = time.monotonic()
 
     async def _poll_loop(self, stop: asyncio.Event) -> None:
-        interval = self.settings.poll_interval_s
+        """One schedule per device (devices on one RS-485 line take turns on its lock)."""
+        await asyncio.gather(*(self._device_loop(d, stop) for d in self.devices))
+
+    async def _device_loop(self, device: ModbusDevice, stop: asyncio.Event) -> None:
+        interval = device.settings.poll_interval_s or self.settings.poll_interval_s
+        asset = device.settings.asset
         next_at = time.monotonic()
+        failures = 0  # polls in a row that could not reach the device
         while not stop.is_set():
-            await self.poll_once()
+            sink = _Collector()
+            await device.poll(sink)
+            self.counters.polls += 1
+            self._take(sink)
             self.flush()
-            next_at += interval
-            delay = next_at - time.monotonic()
-            if delay < 0:  # overran: skip missed slots rather than burst
-                next_at = time.monotonic()
-                delay = 0
-            await wait_or_timeout(stop, delay)
+            offline = any(isinstance(e, DeviceOffline) for e in sink.errors) and not sink.samples
+            if offline != (asset in self.offline):  # a transition: log it, restate the gateway
+                if offline:
+                    self.offline.add(asset)
+                    log.warning("device %s offline (%s); retrying with backoff", asset,
+                                device.where)
+                else:
+                    self.offline.discard(asset)
+                    log.warning("device %s back online", asset)
+                await self._republish_state()
+            failures = failures + 1 if offline else 0
+            # reconnect with exponential backoff and jitter: 1, 2, 4 ... intervals
+            wait = interval if not failures else min(
+                self.settings.reconnect_max_s,
+                interval * 2 ** min(failures - 1, 16) * random.uniform(1.0, 1.25))
+            next_at += wait
+            now = time.monotonic()
+            if next_at < now:  # overran: skip the missed slots rather than burst
+                skipped = int((now - next_at) // interval) + 1
+                self.counters.overruns += skipped
+                next_at += skipped * interval
+            await wait_or_timeout(stop, next_at - time.monotonic())
+
+    async def _republish_state(self) -> None:
+        """The retained gateway state, with its count of offline devices, sent again."""
+        if self.publisher.connected:
+            await asyncio.to_thread(self._announce, self.publisher, "online")
 
     # -- forwarding ----------------------------------------------------------------
     async def forward_once(self) -> int:

@@ -64,6 +64,9 @@ class DeviceSettings(_Strict):
     serial: SerialSettings | None = None
     unit: int = Field(default=1, ge=0, le=247)
     timeout_s: float = Field(default=2.0, gt=0)
+    poll_interval_s: float | None = Field(default=None, gt=0, description=(
+        "this device's own poll interval (default: the agent's poll_interval_s); a slow or "
+        "dead device never delays another"))
     registers: list[RegisterSpec] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -85,6 +88,9 @@ class AgentSettings(_Strict):
     gateway_id: TopicLevel = "gw-01"
     site: TopicLevel = "site-01"
     poll_interval_s: float = Field(default=1.0, gt=0)
+    reconnect_max_s: float = Field(default=60.0, gt=0, description=(
+        "an unreachable device is retried after 1, 2, 4 ... poll intervals (with jitter), "
+        "at most this often"))
     batch_max_samples: int = Field(default=50, ge=1)
     batch_max_age_s: float = Field(default=1.0, ge=0)
     mqtt: MqttSettings = MqttSettings()

@@ -1,0 +1,78 @@
+"""Each device polls on its own schedule: a device that never answers does not slow a
+healthy one, an unreachable one is retried with backoff, and overruns are counted."""
+
+import asyncio
+import socket
+import threading
+import time
+
+from edge_agent.pipeline import Agent
+from forewarn.runtime import free_port
+from simulators.agent_config import agent_settings_for
+from simulators.clock import SimClock
+from simulators.fleet import AssetConfig, FleetConfig
+from simulators.modbus_server import FleetServer
+
+
+class BlackHole:
+    """A TCP server that accepts connections and never answers (a hung PLC)."""
+
+    def __init__(self):
+        self.sock = socket.socket()
+        self.sock.bind(("127.0.0.1", 0))
+        self.sock.listen(16)
+        self.port = self.sock.getsockname()[1]
+        self.conns = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        while True:
+            try:
+                conn, _ = self.sock.accept()
+            except OSError:
+                return
+            self.conns.append(conn)
+
+    def close(self):
+        self.sock.close()
+        for c in self.conns:
+            c.close()
+
+
+def test_a_hung_and_a_missing_device_do_not_delay_a_healthy_one(loop_thread, tmp_path):
+    fleet = FleetConfig(seed=3, assets=[AssetConfig(id="pump-01", kind="pump",
+                                                    port=free_port())])
+    server = FleetServer(fleet, clock=SimClock(time_scale=0, start_h=10))
+    loop_thread.run(server.start())
+    hole = BlackHole()
+    settings = agent_settings_for(fleet, gateway_id="gw-s", site="s", poll_interval_s=0.1,
+                                  mqtt={"url": f"mqtt://127.0.0.1:{free_port()}"},
+                                  spool={"path": str(tmp_path / "spool.sqlite")})
+    healthy = settings.devices[0]
+    hung = healthy.model_copy(update={"asset": "hung-01", "port": hole.port,
+                                      "timeout_s": 1.0, "poll_interval_s": 0.5})
+    missing = healthy.model_copy(update={"asset": "gone-01", "port": free_port(),
+                                         "timeout_s": 0.5})
+    settings = settings.model_copy(update={"devices": [healthy, hung, missing],
+                                           "reconnect_max_s": 0.8})
+    agent = Agent(settings)
+    stop = asyncio.Event()
+    try:
+        running = loop_thread.submit(agent.run(stop, drain_timeout=0.1))
+        time.sleep(3.0)
+        loop_thread.loop.call_soon_threadsafe(stop.set)
+        running.result(20)
+    finally:
+        loop_thread.run(server.stop())
+        hole.close()
+    polled = agent.counters.samples_polled
+    # the healthy device, every 0.1 s for 3 s, whatever the others do (a shared poll
+    # cycle would have waited 1 s per round for the hung one: about 3 polls)
+    assert polled >= 20, agent.counters.as_dict()
+    assert agent.counters.read_errors["DeviceTimeout"] + agent.counters.read_errors[
+        "DeviceOffline"] >= 3
+    assert "gone-01" in agent.offline and "pump-01" not in agent.offline
+    # the hung device's 1 s timeouts overrun its 0.5 s slots: skipped and counted
+    assert agent.counters.overruns >= 2, agent.counters.as_dict()
+    # the missing device is retried with backoff, not at every 0.1 s slot
+    assert agent.counters.read_errors["DeviceOffline"] < 15, agent.counters.as_dict()
