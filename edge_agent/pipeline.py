@@ -29,6 +29,7 @@ from contracts.wire import (
 
 from .errors import DeviceError, DeviceOffline
 from .inputs.modbus import ModbusDevice, open_devices
+from .metrics import AgentMetrics
 from .outputs.mqtt import MqttPublisher, PublishError
 from .outputs.spool import Spool
 from .processors.anomaly import Anomaly, AnomalyProcessor
@@ -54,9 +55,14 @@ class AgentCounters:
     batches: int = 0
     messages_published: int = 0
     overruns: int = 0  # poll slots skipped because a poll took longer than its interval
+    bytes_published: int = 0
+    publish_batches: int = 0
+    publish_s_sum: float = 0.0
+    read_errors_by_device: Counter = field(default_factory=Counter)  # (asset, kind) -> n
 
     def as_dict(self) -> dict[str, int]:
-        d = {k: v for k, v in self.__dict__.items() if isinstance(v, int)}
+        d = {k: v for k, v in self.__dict__.items() if isinstance(v, int)
+             and not isinstance(v, bool)}
         d.update({f"read_errors.{k}": v for k, v in self.read_errors.items()})
         return d
 
@@ -83,6 +89,7 @@ class Agent:
         self.detector = AnomalyProcessor(settings.detector)
         self.spool = Spool(settings.spool.path, settings.spool.max_messages)
         self.offline: set[str] = set()  # devices that cannot be reached now
+        self.metrics_port: int | None = None
         s = settings
         self._telemetry = telemetry_topic(s.site, s.gateway_id)
         self._events = events_topic(s.site, s.gateway_id)
@@ -122,6 +129,7 @@ class Agent:
         c = self.counters
         for err in sink.errors:
             c.read_errors[type(err).__name__] += 1
+            c.read_errors_by_device[err.asset, type(err).__name__] += 1
             self._log_error(err)
         for sample in sink.samples:
             c.samples_polled += 1
@@ -203,6 +211,22 @@ class Agent:
                 next_at += skipped * interval
             await wait_or_timeout(stop, next_at - time.monotonic())
 
+    def _start_metrics(self) -> AgentMetrics | None:
+        s = self.settings
+        if s.metrics_port is None:
+            return None
+        try:
+            server = AgentMetrics(self, s.metrics_host, s.metrics_port)
+        except OSError as exc:
+            log.error("agent %s: no /metrics or /healthz, %s:%s is not free (%s): set "
+                      "metrics_port", s.gateway_id, s.metrics_host, s.metrics_port, exc)
+            return None
+        server.start()
+        self.metrics_port = server.port
+        log.info("agent %s: /metrics and /healthz on http://%s:%d", s.gateway_id,
+                 s.metrics_host, server.port)
+        return server
+
     async def _republish_state(self) -> None:
         """The retained gateway state, with its count of offline devices, sent again."""
         if self.publisher.connected:
@@ -213,9 +237,14 @@ class Agent:
         batch = self.spool.begin(self.settings.spool.publish_batch)
         if not batch or not self.publisher.connected:
             return 0
+        t = time.monotonic()
         acked = await asyncio.to_thread(self.publisher.publish_batch, batch)
         self.spool.commit(acked)
-        self.counters.messages_published += len(acked)
+        c = self.counters
+        c.publish_s_sum += time.monotonic() - t
+        c.publish_batches += 1
+        c.messages_published += len(acked)
+        c.bytes_published += sum(len(m.payload) for m in acked)
         return len(acked)
 
     async def _forward_loop(self, stop: asyncio.Event) -> None:
@@ -227,6 +256,7 @@ class Agent:
     async def run(self, stop: asyncio.Event, drain_timeout: float = 5.0) -> None:
         """Poll and forward until ``stop`` is set; then flush and drain what the broker takes."""
         self.publisher.start()
+        metrics = self._start_metrics()
         log.info("agent %s polling %d devices every %.2fs; spool %s holds %d messages",
                  self.settings.gateway_id, len(self.devices), self.settings.poll_interval_s,
                  self.settings.spool.path, self.spool.depth())
@@ -246,6 +276,8 @@ class Agent:
             await asyncio.to_thread(self.publisher.stop)
             for d in self.devices:
                 d.close()
+            if metrics is not None:
+                metrics.stop()
             log.info("agent stopped; %d messages left in spool for next start; counters: %s",
                      self.spool.depth(), self.counters.as_dict())
             self.spool.close()

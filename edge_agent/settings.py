@@ -93,6 +93,9 @@ class AgentSettings(_Strict):
         "at most this often"))
     batch_max_samples: int = Field(default=50, ge=1)
     batch_max_age_s: float = Field(default=1.0, ge=0)
+    metrics_host: str = "127.0.0.1"
+    metrics_port: int | None = Field(default=9320, ge=0, le=65535, description=(
+        "/metrics (Prometheus) and /healthz; 0: any free port; none: off"))
     mqtt: MqttSettings = MqttSettings()
     spool: SpoolSettings = SpoolSettings()
     detector: DetectorSettings = DetectorSettings()

@@ -10,11 +10,10 @@ store write succeeded, else 503 with the reasons (JSON either way).
 
 from __future__ import annotations
 
-import json
 import logging
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import TYPE_CHECKING
+
+from contracts.ops_http import Exposition, OpsServer, escape_label
 
 if TYPE_CHECKING:
     from .pipeline import Ingester
@@ -39,21 +38,13 @@ _COUNTERS = {
 }
 
 
-def _esc(value: str) -> str:
-    return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-
-
 def render(ing: Ingester) -> str:
     """Prometheus text exposition format 0.0.4."""
     from .pipeline import DEAD_LETTER_KINDS
 
     c = ing.counters
-    out: list[str] = []
-
-    def metric(name: str, kind: str, help_: str, samples: list[tuple[str, float]]) -> None:
-        out.append(f"# HELP forewarn_ingest_{name} {help_}")
-        out.append(f"# TYPE forewarn_ingest_{name} {kind}")
-        out.extend(f"forewarn_ingest_{name}{labels} {value:g}" for labels, value in samples)
+    e = Exposition("forewarn_ingest")
+    metric = e.metric
 
     for name, help_ in _COUNTERS.items():
         metric(f"{name}_total", "counter", help_, [("", getattr(c, name))])
@@ -63,9 +54,9 @@ def render(ing: Ingester) -> str:
     dups = ing.sequences.duplicates_by_gateway
     gateways = sorted(set(gaps) | set(dups))
     metric("sequence_missing", "gauge", "messages missing upstream now, per gateway",
-           [(f'{{gateway="{_esc(g)}"}}', gaps.get(g, 0)) for g in gateways])
+           [(f'{{gateway="{escape_label(g)}"}}', gaps.get(g, 0)) for g in gateways])
     metric("sequence_duplicates_total", "counter", "redelivered messages, per gateway",
-           [(f'{{gateway="{_esc(g)}"}}', dups.get(g, 0)) for g in gateways])
+           [(f'{{gateway="{escape_label(g)}"}}', dups.get(g, 0)) for g in gateways])
     t = ing.timing
     metric("store_write_seconds", "summary", "store write latency",
            [("_sum", t.write_s_sum), ("_count", t.writes)])
@@ -82,8 +73,8 @@ def render(ing: Ingester) -> str:
            [("", orders)])
     states = sorted(c.gateway_state.items())
     metric("gateway_online", "gauge", "1 if the gateway's last state message said online",
-           [(f'{{gateway="{_esc(g)}"}}', 1 if st == "online" else 0) for g, st in states])
-    return "\n".join(out) + "\n"
+           [(f'{{gateway="{escape_label(g)}"}}', 1 if st == "online" else 0) for g, st in states])
+    return e.text()
 
 
 def health(ing: Ingester) -> tuple[int, dict]:
@@ -97,38 +88,7 @@ def health(ing: Ingester) -> tuple[int, dict]:
     return (200 if not problems else 503), body
 
 
-class MetricsServer:
+class MetricsServer(OpsServer):
     def __init__(self, ing: Ingester, host: str, port: int):
-        ingester = ing
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:  # noqa: N802
-                if self.path == "/metrics":
-                    code, ctype, text = 200, "text/plain; version=0.0.4", render(ingester)
-                elif self.path == "/healthz":
-                    code, body = health(ingester)
-                    ctype, text = "application/json", json.dumps(body)
-                else:
-                    code, ctype, text = 404, "text/plain", "try /metrics or /healthz\n"
-                data = text.encode()
-                self.send_response(code)
-                self.send_header("Content-Type", ctype)
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args) -> None:
-                pass
-
-        self._server = ThreadingHTTPServer((host, port), Handler)
-        self._server.daemon_threads = True
-        self.port = self._server.server_address[1]
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True,
-                                        name="ingest-metrics")
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
+        super().__init__(lambda: render(ing), lambda: health(ing), host, port,
+                         "ingest-metrics")

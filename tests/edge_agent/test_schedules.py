@@ -2,9 +2,12 @@
 healthy one, an unreachable one is retried with backoff, and overruns are counted."""
 
 import asyncio
+import json
 import socket
 import threading
 import time
+import urllib.error
+import urllib.request
 
 from edge_agent.pipeline import Agent
 from forewarn.runtime import free_port
@@ -50,29 +53,42 @@ def test_a_hung_and_a_missing_device_do_not_delay_a_healthy_one(loop_thread, tmp
                                   spool={"path": str(tmp_path / "spool.sqlite")})
     healthy = settings.devices[0]
     hung = healthy.model_copy(update={"asset": "hung-01", "port": hole.port,
-                                      "timeout_s": 1.0, "poll_interval_s": 0.5})
+                                      "timeout_s": 0.3, "poll_interval_s": 0.5})
     missing = healthy.model_copy(update={"asset": "gone-01", "port": free_port(),
                                          "timeout_s": 0.5})
     settings = settings.model_copy(update={"devices": [healthy, hung, missing],
-                                           "reconnect_max_s": 0.8})
+                                           "reconnect_max_s": 0.8, "metrics_port": 0})
     agent = Agent(settings)
     stop = asyncio.Event()
     try:
         running = loop_thread.submit(agent.run(stop, drain_timeout=0.1))
-        time.sleep(3.0)
+        time.sleep(5.0)
+        base = f"http://127.0.0.1:{agent.metrics_port}"
+        metrics = urllib.request.urlopen(base + "/metrics", timeout=5).read().decode()
+        try:
+            urllib.request.urlopen(base + "/healthz", timeout=5)
+            health_code = 200
+        except urllib.error.HTTPError as exc:
+            health_code, health = exc.code, json.loads(exc.read())
         loop_thread.loop.call_soon_threadsafe(stop.set)
         running.result(20)
     finally:
         loop_thread.run(server.stop())
         hole.close()
     polled = agent.counters.samples_polled
-    # the healthy device, every 0.1 s for 3 s, whatever the others do (a shared poll
-    # cycle would have waited 1 s per round for the hung one: about 3 polls)
-    assert polled >= 20, agent.counters.as_dict()
+    # the healthy device, every 0.1 s for 5 s, whatever the others do (a shared poll
+    # cycle would have waited for the hung one's timeouts every round: a few polls)
+    assert polled >= 35, agent.counters.as_dict()
     assert agent.counters.read_errors["DeviceTimeout"] + agent.counters.read_errors[
         "DeviceOffline"] >= 3
     assert "gone-01" in agent.offline and "pump-01" not in agent.offline
-    # the hung device's 1 s timeouts overrun its 0.5 s slots: skipped and counted
+    # the operations endpoint says the same (the broker is absent in this test: 503)
+    assert 'forewarn_agent_device_online{device="gone-01"} 0' in metrics
+    assert 'forewarn_agent_device_online{device="pump-01"} 1' in metrics
+    assert 'forewarn_agent_read_errors_total{device="hung-01",kind="DeviceTimeout"}' in metrics
+    assert "forewarn_agent_overruns_total" in metrics and "forewarn_agent_spool_bytes" in metrics
+    assert health_code == 503 and "device gone-01: offline" in health["problems"]
+    # the hung device's timeouts (0.3 s per block) overrun its 0.5 s slots: skipped, counted
     assert agent.counters.overruns >= 2, agent.counters.as_dict()
     # the missing device is retried with backoff, not at every 0.1 s slot
     assert agent.counters.read_errors["DeviceOffline"] < 15, agent.counters.as_dict()
