@@ -67,17 +67,22 @@ async def import_assets(request: Request, db: SessionDep, who: Allowed("assets.w
     return report
 
 
+def _one(db, who, settings, asset_id: str, data, record_type, add) -> schemas.BatchReport:
+    """A single score or event: refused whole (404, 422) where a batch would reject it."""
+    crud.get_asset(db, asset_id, who)
+    max_future = timedelta(seconds=settings.max_future_s)
+    health_crud.check_not_future(data.ts, max_future)
+    report = add(db, [record_type(asset_id=asset_id, **data.model_dump())], who, max_future)
+    db.commit()
+    return report
+
+
 @router.post("/{asset_id}/health", response_model=schemas.BatchReport, status_code=201)
 def add_health(db: SessionDep, who: Allowed("health.write"), settings: SettingsDep,
                data: schemas.HealthCreate, asset_id: AssetId):
     """One health score; one already stored for the same time is not stored again."""
-    crud.get_asset(db, asset_id, who)
-    health_crud.check_not_future(data.ts, timedelta(seconds=settings.max_future_s))
-    record = schemas.HealthRecord(asset_id=asset_id, **data.model_dump())
-    report = health_crud.add_scores(db, [record], who,
-                                    timedelta(seconds=settings.max_future_s))
-    db.commit()
-    return report
+    return _one(db, who, settings, asset_id, data, schemas.HealthRecord,
+                health_crud.add_scores)
 
 
 @router.get("/{asset_id}/health", response_model=schemas.HealthHistory)
@@ -92,12 +97,9 @@ def health_history(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
 @router.post("/{asset_id}/events", response_model=schemas.BatchReport, status_code=201)
 def add_event(db: SessionDep, who: Allowed("events.write"), settings: SettingsDep,
               data: schemas.EventCreate, asset_id: AssetId):
-    crud.get_asset(db, asset_id, who)
-    health_crud.check_not_future(data.ts, timedelta(seconds=settings.max_future_s))
-    record = schemas.EventRecord(asset_id=asset_id, **data.model_dump())
-    report = health_crud.add_events(db, [record], who, timedelta(seconds=settings.max_future_s))
-    db.commit()
-    return report
+    """One event; one already stored (same time, kind and signal) is not stored again."""
+    return _one(db, who, settings, asset_id, data, schemas.EventRecord,
+                health_crud.add_events)
 
 
 @router.get("/{asset_id}/events", response_model=list[schemas.EventPublic])
