@@ -34,3 +34,18 @@ def test_example_agent_config_is_what_agent_config_writes():
     agent = load_config(AgentSettings, EXAMPLES / "agent.toml")
     made = agent_settings_for(fleet, gateway_id=agent.gateway_id, site=agent.site)
     assert agent.devices == made.devices
+
+
+def test_the_systemd_unit_runs_a_real_command():
+    """deploy/forewarn-agent.service starts `forewarn agent --config ...` as the CLI parses it."""
+    import shlex
+
+    from forewarn.cli import build_parser
+
+    unit = (EXAMPLES.parent / "deploy" / "forewarn-agent.service").read_text()
+    (line,) = [x for x in unit.splitlines() if x.startswith("ExecStart=")]
+    argv = shlex.split(line.removeprefix("ExecStart="))
+    assert argv[0].endswith("/forewarn")
+    args = build_parser().parse_args(argv[1:])
+    assert args.func.__name__ == "_agent" and args.config == "/etc/forewarn/agent.toml"
+    assert "KillSignal=SIGTERM" in unit and "Restart=always" in unit
