@@ -87,6 +87,9 @@ class AssetPublic(_Public):
     state: str = Field(description="running, stopped or tripped, from the latest "
                        "device_state event ('' = not reported)")
     state_at: datetime | None
+    gateway_online: bool | None = Field(description="what the asset's gateway said last "
+                                        "(gateway_state events); null: not reported")
+    gateway_state_at: datetime | None
     open_work_orders: int = 0
 
 

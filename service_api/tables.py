@@ -86,6 +86,9 @@ class Asset(Base):
     # running / stopped / tripped, from the latest device_state event
     state: Mapped[str] = mapped_column(String(16), default="")
     state_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # whether the asset's gateway said online or offline last (None: not reported)
+    gateway_online: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    gateway_state_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
     __mapper_args__ = {"version_id_col": version}
 
 

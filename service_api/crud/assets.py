@@ -8,6 +8,7 @@ from datetime import date
 
 import orjson
 from sqlalchemy import (
+    Boolean,
     DateTime,
     Select,
     String,
@@ -147,8 +148,11 @@ def _sqlite_json(db: Session, q: Select, commercial: bool) -> bytes:
     pairs = []
     for c in p.c:
         value = c
-        if c.name in ("created_at", "scored_at", "state_at"):  # stored "YYYY-MM-DD hh:mm:ss.ffffff"
+        if c.name.endswith("_at"):  # stored "YYYY-MM-DD hh:mm:ss.ffffff"
             value = func.replace(type_coerce(c, String()), " ", "T").op("||")("+00:00")
+        elif isinstance(Asset.__table__.c[c.name].type, Boolean):  # stored 0/1
+            value = case((c.is_(None), None), (c == 1, func.json("true")),
+                         else_=func.json("false"))
         elif c.name == "latest_detail":
             value = func.json(type_coerce(c, String()))
         pairs += [literal(c.name), value]

@@ -172,7 +172,8 @@ DEVICE_STATES = frozenset({"running", "stopped", "tripped"})
 def add_events(db: Session, records: list[schemas.EventRecord], principal: Principal,
                max_future: timedelta) -> schemas.BatchReport:
     """Store events; a ``device_state`` event whose ``detail.state`` is running, stopped
-    or tripped also becomes the asset's state (the newest one wins)."""
+    or tripped also becomes the asset's state, and a ``gateway_state`` event whose
+    ``detail.status`` is online or offline its gateway's (the newest one wins)."""
     good, rejected = _judge(db, records, principal, max_future)
     stored = 0
     if good:
@@ -186,6 +187,17 @@ def add_events(db: Session, records: list[schemas.EventRecord], principal: Princ
                 .where(Asset.id == bindparam("aid"),
                        or_(Asset.state_at.is_(None), Asset.state_at <= bindparam("ts")))
                 .values(state=bindparam("state"), state_at=bindparam("ts")), states)
+        gateways = [{"aid": r.asset_id, "online": r.detail["status"] == "online", "ts": r.ts}
+                    for r in good if r.kind == "gateway_state"
+                    and r.detail.get("status") in ("online", "offline")]
+        if gateways:
+            db.connection().execute(
+                update(Asset.__table__)
+                .where(Asset.id == bindparam("aid"),
+                       or_(Asset.gateway_state_at.is_(None),
+                           Asset.gateway_state_at <= bindparam("ts")))
+                .values(gateway_online=bindparam("online"), gateway_state_at=bindparam("ts")),
+                gateways)
     return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
                                rejected=rejected)
 

@@ -116,7 +116,7 @@ async function fleet() {
       <td class="hide-narrow">${S.sparks[a.id] ? spark(S.sparks[a.id].points) : ""}</td>
       <td>${a.open_work_orders}</td>
       <td><span class="pill ${dataState(a)}">${stateLabel[dataState(a)]}</span><div class="muted">${age(a.scored_at)}</div></td>
-      <td class="hide-narrow">${esc(a.gateway || "–")}</td>
+      <td class="hide-narrow">${esc(a.gateway || "–")}${a.gateway_online === false ? ' <span class="pill stale">offline</span>' : ""}</td>
       <td class="hide-narrow muted">${fmtTime(a.scored_at)}</td></tr>`).join("")}</tbody></table>`;
   document.querySelectorAll("[data-filter]").forEach(s => s.onchange = () => { S.filters[s.dataset.filter] = s.value; render(); });
 }
@@ -139,7 +139,8 @@ async function asset(id, range) {
     .filter(m => new Date(m.ts) >= since);
   const d = a.latest_detail || {};
   const rec = [["Name", a.name], ["Path", a.path], ["Serial number", a.serial_number], ["Equipment class", a.equipment_class],
-    ["Make / model", [a.make, a.model].filter(Boolean).join(" ")], ["Criticality", a.criticality], ["Region", a.region], ["Gateway", a.gateway]];
+    ["Make / model", [a.make, a.model].filter(Boolean).join(" ")], ["Criticality", a.criticality], ["Region", a.region],
+    ["Gateway", a.gateway + (a.gateway_online == null ? "" : a.gateway_online ? " (online)" : ` (offline since ${fmtTime(a.gateway_state_at)})`)]];
   // commercial fields arrive only for roles allowed to see them
   if ("customer" in a) rec.push(["Customer", a.customer], ["Service contract", a.service_contract], ["Warranty", `${a.warranty_status} (${a.warranty_start || "?"} – ${a.warranty_end || "?"})`]);
   $("#view").innerHTML = `

@@ -115,6 +115,14 @@ def test_device_state_events_set_the_asset_state_newest_first(api):
         "ts": _iso(now - timedelta(seconds=60)), "kind": "device_state",
         "detail": {"state": "running"}}).status_code == 201  # older: changes nothing
     assert api.as_("viewer").get("/api/v1/assets").json()["items"][0]["state"] == "tripped"
+    assert a["gateway_online"] is None
+    gw = [{"asset_id": "p1", "ts": _iso(now - timedelta(seconds=s)), "kind": "gateway_state",
+           "signal": "gw-1", "detail": {"gateway": "gw-1", "status": st}}
+          for s, st in ((20, "online"), (3, "offline"))]
+    c.post("/api/v1/events/batch", json={"records": gw})
+    for body in (api.as_("viewer").get("/api/v1/assets/p1").json(),
+                 api.as_("viewer").get("/api/v1/assets").json()["items"][0]):
+        assert body["gateway_online"] is False and body["gateway_state_at"]
 
 
 def test_predictive_orders_start_proposed_deduplicated_with_derived_fields(api):

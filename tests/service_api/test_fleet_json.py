@@ -19,7 +19,7 @@ def _norm(items: list[dict]) -> list[dict]:
     out = []
     for item in items:
         item = dict(item)
-        for k in ("created_at", "scored_at", "state_at"):
+        for k in ("created_at", "scored_at", "state_at", "gateway_state_at"):
             if item.get(k):
                 item[k] = datetime.fromisoformat(item[k]).astimezone(UTC)
         out.append(item)
@@ -45,6 +45,9 @@ def test_sqlite_written_json_equals_the_general_path(tmp_path, role):
         db.get(Asset, "a1").risk, db.get(Asset, "a1").scored_at = 0.25, datetime.now(UTC)
         db.get(Asset, "a1").latest_detail = {"rul": 12.5, "top_signal": "vib", "x": [1, None]}
         db.get(Asset, "a2").risk = 1.0
+        db.get(Asset, "a2").gateway_online = False
+        db.get(Asset, "a3").gateway_online = True
+        db.get(Asset, "a3").gateway_state_at = datetime.now(UTC)
         db.add(WorkOrder(asset_id="a1", type="corrective", priority="low", status="approved",
                          title="t"))
         db.add(WorkOrder(asset_id="a1", type="corrective", priority="low", status="closed",
