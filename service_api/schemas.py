@@ -496,3 +496,5 @@ class Kpis(BaseModel):
     mtbf_hours: float | None
     first_time_fix_rate: float | None
     sla_compliance: float | None
+    warning_lead_time_hours: float | None
+    failures_warned: float | None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from statistics import fmean
 
 from sqlalchemy import and_, select
@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from .. import schemas
 from ..access import Principal
-from ..tables import Asset, WorkOrder, WorkOrderEvent
+from ..tables import Asset, AssetEvent, WorkOrder, WorkOrderEvent
 from ..workflow import OPEN
 from . import assets as asset_crud
 
@@ -28,6 +28,30 @@ def _mean(values) -> float | None:
 
 def _ratio(num: int, den: int) -> float | None:
     return num / den if den else None
+
+
+LEAD_WINDOW = timedelta(days=30)  # a trip later than this is not what the order foresaw
+
+
+def warning(db: Session, asset_ids: list[str], orders: list[WorkOrder], in_period) -> dict:
+    """Failures are ``device_state`` events saying ``tripped`` in the period. A failure
+    is warned if an automatic order for its asset was opened in the LEAD_WINDOW before it;
+    the lead time runs from the first such order to the failure."""
+    predictive = [o for o in orders if o.source == "predictive"]
+    leads, failures = [], 0
+    if asset_ids:
+        for asset, trip, detail in db.execute(
+                select(AssetEvent.asset_id, AssetEvent.ts, AssetEvent.detail)
+                .where(AssetEvent.asset_id.in_(asset_ids), AssetEvent.kind == "device_state")):
+            if (detail or {}).get("state") != "tripped" or not in_period(trip):
+                continue
+            failures += 1
+            before = [o.opened_at for o in predictive if o.asset_id == asset
+                      and trip - LEAD_WINDOW <= o.opened_at <= trip]
+            if before:
+                leads.append(_hours(min(before), trip))
+    return {"warning_lead_time_hours": _mean(leads),
+            "failures_warned": _ratio(len(leads), failures)}
 
 
 def at_risk(asset: Asset, default_threshold: float) -> bool:
@@ -99,6 +123,7 @@ def kpis(db: Session, principal: Principal, f: schemas.AssetFilter,
         mtbf_hours=asset_hours / len(failures) if failures else None,
         first_time_fix_rate=_ratio(sum(bool(o.first_time_fix) for o in with_ftf),
                                    len(with_ftf)),
+        **warning(db, ids, orders, in_period),
         sla_compliance=_ratio(sum(o.completed_at <= o.due_at for o in with_due),
                               len(with_due)),
     )

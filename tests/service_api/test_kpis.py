@@ -52,6 +52,15 @@ def test_kpis_by_hand(api):
                 {"op": op, "resp": resp, "st": st, "comp": comp, "due": due, "id": oid})
     engine.dispose()
 
+    # failures: p1 trips on Jan 12 (o1, predictive, opened Jan 10: 48 h of warning) and
+    # p2 on Jan 28 (its only predictive order, o2, opened Jan 12: 16 days, within 30)
+    # and again on Mar 3 (outside the period)
+    trips = [{"asset_id": a, "ts": t.isoformat(), "kind": "device_state",
+              "detail": {"state": "tripped"}} for a, t in (
+        ("p1", T(12)), ("p2", T(28)), ("p2", datetime(2026, 3, 3, tzinfo=UTC)))]
+    trips.append({"asset_id": "p1", "ts": T(11).isoformat(), "kind": "device_state",
+                  "detail": {"state": "stopped"}})  # not a failure
+    assert adm.post("/api/v1/events/batch", json={"records": trips}).json()["stored"] == 4
     period = {"since": "2026-01-01T00:00:00Z", "until": "2026-02-01T00:00:00Z"}
     k = api.as_("viewer").get("/api/v1/kpis", params=period).json()
     assert k["assets"] == 2 and k["assets_at_risk"] == 1
@@ -65,11 +74,14 @@ def test_kpis_by_hand(api):
     assert k["mttr_hours"] == pytest.approx((6 + 24) / 2)
     assert k["mtbf_hours"] == pytest.approx(2 * 31 * 24 / 2)  # asset-hours / failures
     assert k["first_time_fix_rate"] == 0.5 and k["sla_compliance"] == 0.5
+    assert k["failures_warned"] == 1.0
+    assert k["warning_lead_time_hours"] == pytest.approx((48 + 16 * 24) / 2)
 
     a = api.as_("viewer").get("/api/v1/kpis", params={**period, "site": "A"}).json()
     assert a["assets"] == 1 and a["predictive_share"] == 0.5  # o1 and o3
     assert a["mtbf_hours"] == pytest.approx(31 * 24 / 2)
     assert a["automatic_order_precision"] == 1.0 and a["open_work_orders"] == 0
+    assert a["warning_lead_time_hours"] == 48 and a["failures_warned"] == 1.0
     jan10 = api.as_("viewer").get("/api/v1/kpis", params={
         "since": "2026-01-10T00:00:00Z", "until": "2026-01-11T00:00:00Z"}).json()
     assert jan10["work_orders_by_status"] == {"closed": 1} and jan10["mttr_hours"] == 6
