@@ -29,6 +29,7 @@ from contracts.wire import (
 
 from .errors import DeviceError, DeviceOffline
 from .inputs.modbus import ModbusDevice, open_devices
+from .log_limit import limit_library_logs
 from .metrics import AgentMetrics
 from .outputs.mqtt import MqttPublisher, PublishError
 from .outputs.spool import Spool
@@ -83,6 +84,7 @@ class _Collector:
 
 class Agent:
     def __init__(self, settings: AgentSettings):
+        limit_library_logs()  # pymodbus logs every failed connect and timeout
         self.settings = settings
         self.counters = AgentCounters()
         self.devices = open_devices(settings.devices)
