@@ -488,6 +488,20 @@ def main(argv: list[str] | None = None) -> int:
     except (ConfigError, DatasetError, ModelLoadError) as exc:
         print(f"forewarn {args.command}: {exc}", file=sys.stderr)
         return 2
+    except ModuleNotFoundError as exc:
+        extra = EXTRA_OF.get((exc.name or "").split(".")[0])
+        if extra is None:
+            raise
+        print(f"forewarn {args.command} needs {exc.name}, which is not installed: "
+              f"pip install 'forewarn[{extra}]' (or 'forewarn[all]')", file=sys.stderr)
+        return 2
+
+
+# Which extra brings each optional package (pyproject.toml; the base install is the agent).
+EXTRA_OF = {"numpy": "models", "sklearn": "models", "scipy": "models",
+            "matplotlib": "models", "fastapi": "api", "uvicorn": "api", "sqlalchemy": "api",
+            "alembic": "api", "orjson": "api", "swagger_ui_bundle": "api",
+            "starlette": "api", "amqtt": "demo", "psycopg": "postgres"}
 
 
 if __name__ == "__main__":

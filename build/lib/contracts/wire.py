@@ -1,0 +1,272 @@
+"""The wire contract between edge agents and ingesters: topics and payloads.
+
+This module is the only thing the agent and the ingester share. Every message is
+JSON, carries the schema version ``v`` and the sending gateway's sequence number
+``seq`` (one counter per gateway, over every message it publishes, persisted with
+its spool) so that the ingester can detect gaps and duplicates instead of trusting
+MQTT QoS. ``stream`` names the spool that numbered the message: a gateway whose
+spool is replaced starts a new stream at seq 0, which is not mistaken for
+duplicates. Sample timestamps are the UTC time the edge read the device.
+
+Topics (``{site}`` and ``{gateway}`` are single topic levels)::
+
+    forewarn/v1/{site}/{gateway}/telemetry   ReadingBatch   QoS 1
+    forewarn/v1/{site}/{gateway}/events      AnomalyEvent   QoS 1
+    forewarn/v1/{site}/{gateway}/state       GatewayState   QoS 1, retained, also the last will
+
+>>> telemetry_topic("plant-a", "gw-01")
+'forewarn/v1/plant-a/gw-01/telemetry'
+>>> parse_topic("forewarn/v1/plant-a/gw-01/events")
+('plant-a', 'gw-01', 'events')
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from .ids import ID_RULE, FastId, Id, check_id
+
+SCHEMA_VERSION = 1
+TOPIC_ROOT = "forewarn/v1"
+SUBSCRIBE_ALL = f"{TOPIC_ROOT}/+/+/+"
+KINDS = ("telemetry", "events", "state")
+
+
+class WireError(ValueError):
+    """A topic or payload does not follow the wire contract."""
+
+
+TopicLevel = Id  # a site, gateway, asset or signal name: one topic level
+
+
+def _topic(site: str, gateway: str, kind: str) -> str:
+    return f"{TOPIC_ROOT}/{check_id(site)}/{check_id(gateway)}/{kind}"
+
+
+def telemetry_topic(site: str, gateway: str) -> str:
+    return _topic(site, gateway, "telemetry")
+
+
+def events_topic(site: str, gateway: str) -> str:
+    return _topic(site, gateway, "events")
+
+
+def state_topic(site: str, gateway: str) -> str:
+    return _topic(site, gateway, "state")
+
+
+def parse_topic(topic: str) -> tuple[str, str, str]:
+    """Split a Forewarn topic into (site, gateway, kind); raise WireError if it is not one."""
+    parts = topic.split("/")
+    if len(parts) != 5 or "/".join(parts[:2]) != TOPIC_ROOT or parts[4] not in KINDS:
+        raise WireError(
+            f"topic {topic!r} is not {TOPIC_ROOT}/<site>/<gateway>/<{'|'.join(KINDS)}>"
+        )
+    site, gateway, kind = parts[2], parts[3], parts[4]
+    try:
+        check_id(site)
+        check_id(gateway)
+    except ValueError as exc:
+        raise WireError(f"topic {topic!r}: {exc}") from exc
+    return site, gateway, kind
+
+
+def _utc(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("timestamps must carry a UTC offset (e.g. 2026-01-01T00:00:00Z)")
+    return value.astimezone(UTC)
+
+
+UtcTime = Annotated[datetime, AfterValidator(_utc)]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    v: Literal[1] = SCHEMA_VERSION
+    gateway: TopicLevel
+    seq: int = Field(ge=0, description="per-gateway sequence number over all messages")
+    stream: str = Field(default="0", pattern=r"^[0-9a-f]{1,16}$",
+                        description="id of the spool that assigned seq")
+    sent_at: UtcTime
+
+    def to_bytes(self) -> bytes:
+        return self.model_dump_json().encode()
+
+
+class Sample(BaseModel):
+    """One poll of one asset: every signal that was read successfully, at one edge time.
+
+    Checked inside pydantic-core (no Python validator per sample: the ingester decodes
+    hundreds of thousands per second); ``_first_error`` words its errors.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    asset: FastId
+    ts: AwareDatetime  # any UTC offset; the agent sends UTC
+    values: dict[FastId, Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+
+
+class ReadingBatch(_Message):
+    """Telemetry: samples of one or more assets behind one gateway."""
+
+    kind: Literal["telemetry"] = "telemetry"
+    samples: list[Sample] = Field(min_length=1)
+
+
+class AnomalyEvent(_Message):
+    """The edge detector flagged a signal of an asset."""
+
+    kind: Literal["anomaly"] = "anomaly"
+    asset: TopicLevel
+    signal: TopicLevel
+    ts: UtcTime
+    value: float
+    score: float
+    threshold: float
+    detector: str
+
+
+class GatewayState(_Message):
+    """Gateway birth/death and counters; published retained, and as the MQTT last will."""
+
+    kind: Literal["state"] = "state"
+    status: Literal["online", "offline"]
+    counters: dict[str, int] = Field(default_factory=dict)
+
+
+Message = ReadingBatch | AnomalyEvent | GatewayState
+_BY_KIND: dict[str, type[_Message]] = {
+    "telemetry": ReadingBatch,
+    "events": AnomalyEvent,
+    "state": GatewayState,
+}
+
+
+def decode_message(topic: str, payload: bytes) -> Message:
+    """Validate one MQTT message against the contract.
+
+    Raises WireError with a message naming the first problem found.
+    """
+    site, gateway, kind = parse_topic(topic)
+    model = _BY_KIND[kind]
+    try:
+        message = model.model_validate_json(payload)
+    except ValueError as exc:  # pydantic.ValidationError is a ValueError
+        raise WireError(f"{kind} payload on {topic!r} is invalid: {_first_error(exc)}") from exc
+    if message.gateway != gateway:
+        raise WireError(
+            f"payload gateway {message.gateway!r} does not match topic gateway {gateway!r}"
+        )
+    return message  # type: ignore[return-value]
+
+
+class _BatchEnvelope(_Message):
+    """A ReadingBatch whose samples are not validated yet (see ``decode_telemetry``)."""
+
+    kind: Literal["telemetry"] = "telemetry"
+    samples: list[object] = Field(min_length=1)
+
+
+@dataclass(frozen=True)
+class RefusedSample:
+    """One sample of a telemetry message that broke the contract, with its batch's envelope.
+
+    ``payload()`` is a one-sample ReadingBatch (same gateway, seq, stream and sent_at), so a
+    dead-lettered sample can be decoded again, the same way, once the cause is fixed.
+    """
+
+    envelope: dict[str, object]
+    sample: object
+    reason: str
+
+    def payload(self) -> bytes:
+        return json.dumps({**self.envelope, "samples": [self.sample]}, default=str).encode()
+
+
+@dataclass(frozen=True)
+class DecodedTelemetry:
+    batch: ReadingBatch | None  # None when no sample was valid
+    refused: list[RefusedSample]
+    gateway: str
+    stream: str
+    seq: int
+
+
+def _worded(err: dict) -> str:
+    """One pydantic error as a sentence; the contract's own words for its constraints."""
+    where = ".".join(str(x) for x in err.get("loc", ()))
+    kind, value = err.get("type"), err.get("input")
+    if kind == "string_pattern_mismatch":
+        text = f"{value!r} is not a valid id or topic level: {ID_RULE}"
+    elif kind == "finite_number":
+        text = f"signal {err['loc'][-1]!r} is {value}: only finite numbers are sent"
+    elif kind == "timezone_aware":
+        text = "timestamps must carry a UTC offset (e.g. 2026-01-01T00:00:00Z)"
+    else:
+        text = str(err.get("msg"))
+        if value is not None and kind not in ("missing", "json_invalid"):
+            text += f" (got {str(value)[:60]!r})"
+    return f"{where}: {text}" if where else text
+
+
+def _first_error(exc: ValueError) -> str:
+    errors = getattr(exc, "errors", None)
+    if errors is None:
+        return str(exc).splitlines()[0]
+    found = errors()
+    more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
+    return _worded(found[0]) + more
+
+
+def decode_telemetry(topic: str, payload: bytes) -> DecodedTelemetry:
+    """Validate a telemetry message sample by sample.
+
+    The envelope (version, gateway, seq, stream, sent_at) must be valid or the whole
+    message is refused with WireError, as by ``decode_message``; a bad sample is refused
+    alone (``refused``), its good neighbours kept (``batch``).
+    """
+    site, gateway, kind = parse_topic(topic)
+    if kind != "telemetry":
+        raise WireError(f"topic {topic!r} is not a telemetry topic")
+    try:  # the common case, all valid, in one pass
+        whole = ReadingBatch.model_validate_json(payload)
+    except ValueError:
+        pass
+    else:
+        if whole.gateway != gateway:
+            raise WireError(
+                f"payload gateway {whole.gateway!r} does not match topic gateway {gateway!r}"
+            )
+        return DecodedTelemetry(whole, [], whole.gateway, whole.stream, whole.seq)
+    try:
+        envelope = _BatchEnvelope.model_validate_json(payload)
+    except ValueError as exc:
+        raise WireError(f"telemetry payload on {topic!r} is invalid: {_first_error(exc)}") from exc
+    if envelope.gateway != gateway:
+        raise WireError(
+            f"payload gateway {envelope.gateway!r} does not match topic gateway {gateway!r}"
+        )
+    good: list[Sample] = []
+    refused: list[RefusedSample] = []
+    head = envelope.model_dump(mode="json", exclude={"samples"})
+    for i, raw in enumerate(envelope.samples):
+        try:
+            good.append(Sample.model_validate(raw))
+        except ValueError as exc:
+            refused.append(RefusedSample(head, raw, f"sample {i} on {topic!r} is invalid: "
+                                                    f"{_first_error(exc)}"))
+    batch = (ReadingBatch(v=envelope.v, gateway=envelope.gateway, seq=envelope.seq,
+                          stream=envelope.stream, sent_at=envelope.sent_at, samples=good)
+             if good else None)
+    return DecodedTelemetry(batch, refused, envelope.gateway, envelope.stream, envelope.seq)
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)

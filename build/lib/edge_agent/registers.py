@@ -1,0 +1,139 @@
+"""Register specs and the pure encode/decode between 16-bit Modbus registers and values.
+
+Byte/word orders name the four bytes of a 32-bit value A B C D, A most significant:
+``ABCD`` big-endian (Modbus default), ``CDAB`` word-swapped, ``BADC`` byte-swapped,
+``DCBA`` little-endian. The same letters generalise to 64-bit values (word order
+reversed for ``CDAB``/``DCBA``, bytes swapped inside words for ``BADC``/``DCBA``).
+
+Coils and discrete inputs hold one bit each: their dtype is ``bool`` and they
+decode to 0 or 1.
+
+>>> decode([0x41C8, 0x0000], RegisterSpec(name="t", address=0, dtype="float32", order="ABCD"))
+25.0
+>>> decode([0x0000, 0x41C8], RegisterSpec(name="t", address=0, dtype="float32", order="CDAB"))
+25.0
+>>> spec = RegisterSpec(name="p", address=0, dtype="int16", scale=0.1, offset=-10)
+>>> decode(encode(12.5, spec), spec)
+12.5
+>>> decode([1], RegisterSpec(name="run", address=3, table="discrete", dtype="bool"))
+1
+"""
+
+from __future__ import annotations
+
+import struct
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from contracts.ids import ID_PATTERN
+
+Dtype = Literal["bool", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32",
+                "float64"]
+Order = Literal["ABCD", "CDAB", "BADC", "DCBA"]
+Table = Literal["holding", "input", "coil", "discrete"]
+BIT_TABLES = ("coil", "discrete")
+
+_FORMAT: dict[str, tuple[str, int]] = {
+    "bool": ("?", 1),
+    "int16": ("h", 1),
+    "uint16": ("H", 1),
+    "int32": ("i", 2),
+    "uint32": ("I", 2),
+    "int64": ("q", 4),
+    "uint64": ("Q", 4),
+    "float32": ("f", 2),
+    "float64": ("d", 4),
+}
+
+
+class RegisterError(ValueError):
+    """Registers cannot be decoded with the given spec (wrong count, out of range value)."""
+
+
+class RegisterSpec(BaseModel):
+    """Where a signal lives on a device and how to turn its registers into a value."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=ID_PATTERN)
+    address: int = Field(ge=0, le=65535, description="0-based register address")
+    table: Table = "holding"
+    dtype: Dtype = "float32"
+    order: Order = "ABCD"
+    scale: float = 1.0
+    offset: float = 0.0
+    unit: str = ""
+
+    @property
+    def count(self) -> int:
+        return _FORMAT[self.dtype][1]
+
+    @model_validator(mode="after")
+    def _fits(self) -> RegisterSpec:
+        if self.address + self.count - 1 > 65535:
+            raise ValueError(f"{self.name}: {self.dtype} at {self.address} runs past 65535")
+        if self.scale == 0:
+            raise ValueError(f"{self.name}: scale must not be 0")
+        if (self.table in BIT_TABLES) != (self.dtype == "bool"):
+            raise ValueError(f"{self.name}: dtype bool goes with tables {BIT_TABLES} and only "
+                             f"there; got dtype {self.dtype} in table {self.table}")
+        if self.dtype == "bool" and (self.scale, self.offset) != (1.0, 0.0):
+            raise ValueError(f"{self.name}: a bit takes no scale or offset")
+        return self
+
+
+def _reorder(words: list[int], order: str) -> list[int]:
+    """Map between device register order and big-endian ABCD word order (an involution)."""
+    if order in ("CDAB", "DCBA"):
+        words = words[::-1]
+    if order in ("BADC", "DCBA"):
+        words = [((w & 0xFF) << 8) | (w >> 8) for w in words]
+    return words
+
+
+def decode(registers: list[int], spec: RegisterSpec) -> float | int:
+    """Turn the registers of one signal into its engineering value (raw * scale + offset).
+
+    Without scale and offset an integer stays an integer, exact to 64 bits; the wire
+    carries JSON numbers, which the ingester reads as floats (exact to 2**53).
+    """
+    fmt, count = _FORMAT[spec.dtype]
+    if spec.dtype == "bool":
+        if len(registers) != 1 or registers[0] not in (0, 1, True, False):
+            raise RegisterError(f"{spec.name}: a bit must be one 0 or 1, got {registers}")
+        return int(registers[0])
+    if len(registers) != count:
+        raise RegisterError(
+            f"{spec.name}: {spec.dtype} needs {count} registers, got {len(registers)}"
+        )
+    if any(not 0 <= r <= 0xFFFF for r in registers):
+        raise RegisterError(f"{spec.name}: registers must be 0..65535, got {registers}")
+    words = _reorder(list(registers), spec.order if count > 1 else _single(spec.order))
+    raw = struct.unpack(">" + fmt, struct.pack(f">{count}H", *words))[0]
+    if spec.scale == 1.0 and spec.offset == 0.0:
+        return raw
+    return raw * spec.scale + spec.offset
+
+
+def encode(value: float, spec: RegisterSpec) -> list[int]:
+    """Inverse of :func:`decode`, used by the simulators (integers are rounded)."""
+    fmt, count = _FORMAT[spec.dtype]
+    if spec.dtype == "bool":
+        return [1 if value else 0]
+    raw: float | int = value
+    if spec.scale != 1.0 or spec.offset != 0.0:
+        raw = (value - spec.offset) / spec.scale
+    if fmt not in ("f", "d"):
+        raw = round(raw)
+    try:
+        packed = struct.pack(">" + fmt, raw)
+    except struct.error as exc:
+        raise RegisterError(f"{spec.name}: {value} does not fit {spec.dtype}: {exc}") from exc
+    words = list(struct.unpack(f">{count}H", packed))
+    return _reorder(words, spec.order if count > 1 else _single(spec.order))
+
+
+def _single(order: str) -> str:
+    """For 16-bit values only the byte swap applies."""
+    return "BADC" if order in ("BADC", "DCBA") else "ABCD"

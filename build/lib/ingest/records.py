@@ -1,0 +1,44 @@
+"""Records the ingester derives from telemetry and keeps next to it in the store."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+from contracts.wire import AnomalyEvent, GatewayState
+
+
+class Score(NamedTuple):
+    """One failure-risk score of one asset, at the time of the (last) sample it covers."""
+
+    asset: str
+    ts: str  # ISO 8601 with offset
+    risk: float
+    rul: float  # nan when the model has no RUL estimate
+
+
+class EventRecord(NamedTuple):
+    """An edge anomaly event or a gateway state change, kept as evidence next to telemetry."""
+
+    ts_ns: int
+    gateway: str
+    asset: str  # "" for gateway events
+    kind: str  # "anomaly" | "gateway_state"
+    fields: dict[str, float | str]
+
+    @classmethod
+    def of(cls, message: AnomalyEvent | GatewayState) -> EventRecord:
+        if isinstance(message, AnomalyEvent):
+            return cls(_ns(message.ts.timestamp(), message.ts.microsecond), message.gateway,
+                       message.asset, "anomaly",
+                       {"signal": message.signal, "value": message.value,
+                        "score": message.score, "threshold": message.threshold,
+                        "detector": message.detector})
+        return cls(_ns(message.sent_at.timestamp(), message.sent_at.microsecond),
+                   message.gateway, "", "gateway_state",
+                   {"status": message.status,  # numeric too: VictoriaMetrics drops strings
+                    "online": 1.0 if message.status == "online" else 0.0,
+                    "seq": float(message.seq)})
+
+
+def _ns(timestamp: float, microsecond: int) -> int:
+    return int(timestamp) * 1_000_000_000 + microsecond * 1000

@@ -1,0 +1,1 @@
+"""Streaming detectors, features and failure-risk models. Imports no other Forewarn package."""

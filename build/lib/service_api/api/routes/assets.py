@@ -1,0 +1,137 @@
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Annotated
+
+import orjson
+from fastapi import APIRouter, Depends, Path, Query, Request, Response
+
+from contracts.api_bodies import Moment
+from contracts.ids import ID_PATTERN
+
+from ... import schemas
+from ...crud import assets as crud
+from ...crud import health as health_crud
+from ...paging import Page, PageParams, fast_json, page_params
+from ...problems import Unprocessable
+from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
+
+router = APIRouter(prefix="/assets", tags=["assets"])
+AssetId = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
+AssetOut = schemas.AssetCommercial | schemas.AssetPublic
+Paging = Annotated[PageParams, Depends(page_params)]
+Filter = Annotated[schemas.AssetFilter, Query()]
+
+
+@router.get("", response_model=Page[AssetOut])
+def list_assets(db: SessionDep, who: Allowed("read"), page: Paging, f: Filter):
+    """The fleet view: assets with their latest risk and open orders, ranked by risk
+    (highest first) unless ``sort`` says otherwise; up to 10,000 in one request."""
+    items, total = crud.list_assets(db, who, page, f)
+    return fast_json({"items": orjson.Fragment(items), "total": total, "limit": page.limit,
+                      "offset": page.offset})
+
+
+@router.get("/{asset_id}", response_model=AssetOut)
+def get_asset(db: SessionDep, who: Allowed("read"), asset_id: AssetId, response: Response):
+    asset = crud.get_asset(db, asset_id, who)
+    response.headers["ETag"] = etag(asset.version)
+    return crud.public(asset, who, crud.open_orders_by_asset(db, [asset_id]).get(asset_id, 0))
+
+
+@router.put("/{asset_id}", response_model=AssetOut,
+            responses={201: {"description": "the asset was registered"}})
+def upsert_asset(db: SessionDep, who: Allowed("assets.register"), data: schemas.AssetWrite,
+                 asset_id: AssetId, response: Response, version: IfMatchDep):
+    """Register the asset, or update the fields given (``If-Match`` guards the update)."""
+    asset, created = crud.upsert_asset(db, asset_id, data, who, version)
+    db.commit()
+    response.status_code = 201 if created else 200
+    response.headers["ETag"] = etag(asset.version)
+    return crud.public(asset, who)
+
+
+@router.post("/import", response_model=schemas.ImportReport, openapi_extra={
+    "requestBody": {"required": True, "content": {"text/csv": {"schema": {"type": "string"}}}}})
+async def import_assets(request: Request, db: SessionDep, who: Allowed("assets.write")):
+    """Create or update assets from a CSV file (header row: ``id`` and any field of the
+    asset record). Bad rows are reported by line number; the good ones are stored."""
+    raw = await request.body()
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Unprocessable(f"the CSV is not UTF-8 (byte {exc.start}); save it as UTF-8"
+                            ) from exc
+    report = crud.import_csv(db, text, who)
+    db.commit()
+    return report
+
+
+def _one(db, who, settings, asset_id: str, data, record_type, add) -> schemas.BatchReport:
+    """A single score or event: refused whole (404, 422) where a batch would reject it."""
+    crud.get_asset(db, asset_id, who)
+    max_future = timedelta(seconds=settings.max_future_s)
+    health_crud.check_not_future(data.ts, max_future)
+    report = add(db, [record_type(asset_id=asset_id, **data.model_dump())], who, max_future)
+    db.commit()
+    return report
+
+
+@router.post("/{asset_id}/health", response_model=schemas.BatchReport, status_code=201)
+def add_health(db: SessionDep, who: Allowed("health.write"), settings: SettingsDep,
+               data: schemas.HealthCreate, asset_id: AssetId):
+    """One health score; one already stored for the same time is not stored again."""
+    return _one(db, who, settings, asset_id, data, schemas.HealthRecord,
+                health_crud.add_scores)
+
+
+@router.get("/{asset_id}/health", response_model=schemas.HealthHistory)
+def health_history(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+                   since: Moment | None = None, until: Moment | None = None,
+                   max_points: int = Query(default=500, ge=1, le=10_000)):
+    """Scores in [since, until), downsampled to at most ``max_points`` (each point the
+    highest risk of its slice, with the mean and count)."""
+    return health_crud.history(db, asset_id, who, since, until, max_points)
+
+
+@router.post("/{asset_id}/events", response_model=schemas.BatchReport, status_code=201)
+def add_event(db: SessionDep, who: Allowed("events.write"), settings: SettingsDep,
+              data: schemas.EventCreate, asset_id: AssetId):
+    """One event; one already stored (same time, kind and signal) is not stored again."""
+    return _one(db, who, settings, asset_id, data, schemas.EventRecord,
+                health_crud.add_events)
+
+
+@router.get("/{asset_id}/events", response_model=list[schemas.EventPublic])
+def list_events(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+                since: Moment | None = None, until: Moment | None = None,
+                kind: str | None = Query(default=None, max_length=32),
+                limit: int = Query(default=1000, ge=1, le=10_000)):
+    """The asset's events in [since, until), oldest first (the newest ``limit``)."""
+    return health_crud.list_events(db, asset_id, who, since, until, kind, limit)
+
+
+batch_router = APIRouter(tags=["health"])
+
+
+@batch_router.post("/health/batch", response_model=schemas.BatchReport)
+def add_health_batch(db: SessionDep, who: Allowed("health.write"), settings: SettingsDep,
+                     data: schemas.HealthBatch):
+    """Scores of many assets in one request (up to 5,000). Idempotent: a record already
+    stored (same asset and time) counts as a duplicate; a record for an unknown asset or
+    from the future is rejected with its index, and the others are stored."""
+    report = health_crud.add_scores(db, data.records, who,
+                                    timedelta(seconds=settings.max_future_s))
+    db.commit()
+    return report
+
+
+@batch_router.post("/events/batch", response_model=schemas.BatchReport)
+def add_event_batch(db: SessionDep, who: Allowed("events.write"), settings: SettingsDep,
+                    data: schemas.EventBatch):
+    """Events of many assets (edge anomalies, device and gateway state changes); the same
+    rules as ``/health/batch``."""
+    report = health_crud.add_events(db, data.records, who,
+                                    timedelta(seconds=settings.max_future_s))
+    db.commit()
+    return report

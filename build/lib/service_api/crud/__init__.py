@@ -1,0 +1,1 @@
+"""Queries and rules per entity; routes stay thin."""

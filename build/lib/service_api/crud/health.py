@@ -1,0 +1,215 @@
+"""Health scores and asset events: batched, idempotent ingestion; history; latest.
+
+A record is identified by (asset, time) for scores and (asset, time, kind, signal) for
+events: a retried batch inserts nothing twice (``INSERT ... ON CONFLICT DO NOTHING`` on
+SQLite and PostgreSQL). Within a batch each record is judged alone: an unknown asset or a
+time too far in the future rejects that record, with its index and reason, and the rest
+are stored. An asset's latest risk only moves forward in time.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.orm import Session
+
+from .. import schemas
+from ..access import Principal
+from ..problems import Unprocessable
+from ..tables import Asset, AssetEvent, HealthScore
+from . import assets as asset_crud
+
+
+def _inserted(db: Session, model, rows: list[dict]) -> int:
+    """Insert the rows that are not there yet (same unique key); return how many were."""
+    table = model.__table__
+    if db.get_bind().dialect.name == "sqlite":
+        return _sqlite_inserted(db, table, rows)
+    # counted by RETURNING: drivers disagree on executemany's rowcount
+    stmt = postgresql.insert(table).on_conflict_do_nothing().returning(table.c.id)
+    return len(db.connection().execute(stmt, rows).all())
+
+
+def _processed(db: Session, table, rows: list[dict], keys: list[str]) -> list[tuple]:
+    """Parameter tuples of ``rows`` (in ``keys`` order) converted by each column's own bind
+    processor, so the stored text is what SQLAlchemy would store."""
+    dialect = db.get_bind().dialect
+    procs = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
+    return [tuple(p(r[k]) if p else r[k] for k, p in zip(keys, procs, strict=True))
+            for r in rows]
+
+
+def _sqlite_inserted(db: Session, table, rows: list[dict]) -> int:
+    """SQLite: one executemany on the driver connection, with the columns' own bind
+    processors (the stored text is what the ORM would store), counted by total_changes."""
+    cols = list(rows[0])
+    params = _processed(db, table, rows, cols)
+    raw = db.connection().connection.driver_connection
+    before = raw.total_changes
+    raw.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
+                    f"VALUES ({', '.join('?' * len(cols))})", params)
+    return raw.total_changes - before
+
+
+# Asset ids known to exist, per database: the API has no way to delete an asset, so an id
+# once seen stays valid (a delete endpoint, if one comes, must clear this).
+_KNOWN: dict[str, set[str]] = {}
+
+
+def _judge(db: Session, records: list, principal: Principal, max_future: timedelta
+           ) -> tuple[list, list[schemas.RejectedRecord]]:
+    ids = {r.asset_id for r in records}
+    if principal.scope:
+        rows = db.execute(select(Asset.id, Asset.path).where(Asset.id.in_(ids))).all()
+        visible = {i for i, path in rows if principal.sees_path(path)}
+    else:  # sees every asset: only existence matters, and assets are never deleted
+        known = _KNOWN.setdefault(db.get_bind().url.render_as_string(False), set())
+        missing = ids - known
+        if missing:
+            known.update(db.scalars(select(Asset.id).where(Asset.id.in_(missing))))
+        visible = known
+    limit = datetime.now(UTC) + max_future
+    good, rejected = [], []
+    for i, r in enumerate(records):
+        if r.asset_id not in visible:
+            rejected.append(schemas.RejectedRecord(
+                index=i, reason=f"asset {r.asset_id!r} is not registered; PUT "
+                                f"/api/v1/assets/{r.asset_id} first"))
+        elif r.ts > limit:
+            rejected.append(schemas.RejectedRecord(
+                index=i, reason=f"ts {r.ts.isoformat()} is more than "
+                                f"{max_future.total_seconds():g} s ahead of the server's "
+                                "clock; check the clock of whoever sent it"))
+        else:
+            good.append(r)
+    return good, rejected
+
+
+def check_not_future(ts: datetime, max_future: timedelta) -> None:
+    if ts > datetime.now(UTC) + max_future:
+        raise Unprocessable(f"ts {ts.isoformat()} is more than {max_future.total_seconds():g} "
+                            "s ahead of the server's clock; check the sender's clock")
+
+
+def add_scores(db: Session, records: list[schemas.HealthRecord], principal: Principal,
+               max_future: timedelta) -> schemas.BatchReport:
+    good, rejected = _judge(db, records, principal, max_future)
+    stored = 0
+    if good:
+        latest: dict[str, int] = {}  # asset -> index in good of its newest record
+        for i, r in enumerate(good):
+            j = latest.get(r.asset_id)
+            if j is None or r.ts >= good[j].ts:
+                latest[r.asset_id] = i
+        rows = [{"asset_id": r.asset_id, "ts": r.ts, "risk": r.risk, "detail": r.detail}
+                for r in good]
+        if db.get_bind().dialect.name == "sqlite":
+            stored = _sqlite_scores(db, rows, list(latest.values()))
+        else:
+            stored = _inserted(db, HealthScore, rows)
+            db.connection().execute(
+                update(Asset.__table__)
+                .where(Asset.id == bindparam("aid"),
+                       or_(Asset.scored_at.is_(None), Asset.scored_at <= bindparam("ts")))
+                .values(risk=bindparam("risk"), scored_at=bindparam("ts"),
+                        latest_detail=bindparam("detail")),
+                [{**rows[i], "aid": rows[i]["asset_id"]} for i in latest.values()])
+    return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
+                               rejected=rejected)
+
+
+def _sqlite_scores(db: Session, rows: list[dict], latest: list[int]) -> int:
+    """SQLite: insert the scores and move each asset's latest risk forward (never back in
+    time) with two executemany calls on the driver connection; values converted once."""
+    keys = ["asset_id", "ts", "risk", "detail"]
+    params = _processed(db, HealthScore.__table__, rows, keys)
+    raw = db.connection().connection.driver_connection
+    before = raw.total_changes
+    raw.executemany("INSERT OR IGNORE INTO health_scores (asset_id, ts, risk, detail) "
+                    "VALUES (?, ?, ?, ?)", params)
+    stored = raw.total_changes - before
+    raw.executemany(
+        "UPDATE assets SET risk = ?, scored_at = ?, latest_detail = ? WHERE id = ? AND "
+        "(scored_at IS NULL OR scored_at <= ?)",
+        [(p[2], p[1], p[3], p[0], p[1]) for p in (params[i] for i in latest)])
+    return stored
+
+
+def history(db: Session, asset_id: str, principal: Principal, since: datetime | None,
+            until: datetime | None, max_points: int) -> schemas.HealthHistory:
+    """The asset's scores in [since, until); at most ``max_points`` points, each the
+    highest risk of an equal slice of the range (alarms survive downsampling)."""
+    asset_crud.get_asset(db, asset_id, principal)
+    q = select(HealthScore.ts, HealthScore.risk).where(HealthScore.asset_id == asset_id)
+    if since is not None:
+        q = q.where(HealthScore.ts >= since)
+    if until is not None:
+        q = q.where(HealthScore.ts < until)
+    rows = db.execute(q.order_by(HealthScore.ts)).all()
+    downsampled = len(rows) > max_points
+    if not downsampled:
+        points = [schemas.HealthBucket(ts=ts, risk=r, risk_mean=r, n=1) for ts, r in rows]
+    else:
+        t0 = (since or rows[0][0]).timestamp()
+        t1 = (until or rows[-1][0] + timedelta(microseconds=1)).timestamp()
+        width = (t1 - t0) / max_points
+        buckets: dict[int, list[float]] = {}
+        for ts, r in rows:
+            buckets.setdefault(min(int((ts.timestamp() - t0) / width), max_points - 1),
+                               []).append(r)
+        points = [schemas.HealthBucket(
+            ts=datetime.fromtimestamp(t0 + b * width, UTC), risk=max(v),
+            risk_mean=sum(v) / len(v), n=len(v)) for b, v in sorted(buckets.items())]
+    return schemas.HealthHistory(asset_id=asset_id, since=since, until=until,
+                                 downsampled=downsampled, points=points)
+
+
+DEVICE_STATES = frozenset({"running", "stopped", "tripped"})
+
+
+def add_events(db: Session, records: list[schemas.EventRecord], principal: Principal,
+               max_future: timedelta) -> schemas.BatchReport:
+    """Store events; a ``device_state`` event whose ``detail.state`` is running, stopped
+    or tripped also becomes the asset's state, and a ``gateway_state`` event whose
+    ``detail.status`` is online or offline its gateway's (the newest one wins)."""
+    good, rejected = _judge(db, records, principal, max_future)
+    stored = 0
+    if good:
+        rows = [r.model_dump() for r in good]
+        stored = _inserted(db, AssetEvent, rows)
+        states = [{"aid": r.asset_id, "state": r.detail["state"], "ts": r.ts} for r in good
+                  if r.kind == "device_state" and r.detail.get("state") in DEVICE_STATES]
+        if states:
+            db.connection().execute(
+                update(Asset.__table__)
+                .where(Asset.id == bindparam("aid"),
+                       or_(Asset.state_at.is_(None), Asset.state_at <= bindparam("ts")))
+                .values(state=bindparam("state"), state_at=bindparam("ts")), states)
+        gateways = [{"aid": r.asset_id, "online": r.detail["status"] == "online", "ts": r.ts}
+                    for r in good if r.kind == "gateway_state"
+                    and r.detail.get("status") in ("online", "offline")]
+        if gateways:
+            db.connection().execute(
+                update(Asset.__table__)
+                .where(Asset.id == bindparam("aid"),
+                       or_(Asset.gateway_state_at.is_(None),
+                           Asset.gateway_state_at <= bindparam("ts")))
+                .values(gateway_online=bindparam("online"), gateway_state_at=bindparam("ts")),
+                gateways)
+    return schemas.BatchReport(stored=stored, duplicates=len(good) - stored,
+                               rejected=rejected)
+
+
+def list_events(db: Session, asset_id: str, principal: Principal, since: datetime | None,
+                until: datetime | None, kind: str | None, limit: int) -> list[AssetEvent]:
+    asset_crud.get_asset(db, asset_id, principal)
+    q = select(AssetEvent).where(AssetEvent.asset_id == asset_id)
+    if since is not None:
+        q = q.where(AssetEvent.ts >= since)
+    if until is not None:
+        q = q.where(AssetEvent.ts < until)
+    if kind is not None:
+        q = q.where(AssetEvent.kind == kind)
+    return list(db.scalars(q.order_by(AssetEvent.ts.desc()).limit(limit)))[::-1]

@@ -1,0 +1,353 @@
+// Forewarn dashboard: plain JavaScript, no build step, nothing fetched from the internet.
+// Views (hash routes): #/ fleet, #/asset/<id>, #/queue, #/orders, #/kpis.
+"use strict";
+const API = "/api/v1";
+const S = {token: sessionStorage.getItem("forewarn-token"), me: null, meta: null,
+           sparks: {}, timer: null, filters: {site: "", region: "", equipment_class: ""}};
+
+// A token handed over as #token=... (kept for this tab only).
+const handed = new URLSearchParams(location.hash.slice(1)).get("token");
+if (handed) { S.token = handed; sessionStorage.setItem("forewarn-token", handed); location.hash = "#/"; }
+
+const $ = sel => document.querySelector(sel);
+const esc = s => String(s ?? "").replace(/[&<>"']/g, c => ({"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;"}[c]));
+const can = right => !!S.me && S.me.rights.includes(right);
+class AuthError extends Error {}
+
+async function api(path, opts = {}) {
+  const headers = {"Authorization": "Bearer " + (S.token || ""), ...(opts.headers || {})};
+  if (opts.json !== undefined) { headers["Content-Type"] = "application/json"; opts.body = JSON.stringify(opts.json); }
+  const r = await fetch(API + path, {...opts, headers});
+  if (r.status === 401) throw new AuthError();
+  if (r.status === 204) return null;
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) throw new Error(body.detail || `${path}: HTTP ${r.status}`);
+  return body;
+}
+
+// Times in the viewer's own zone, to the minute.
+const fmtTime = iso => iso ? new Date(iso).toLocaleString([], {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}) : "–";
+function age(iso) {
+  if (!iso) return "never";
+  const s = Math.max(0, (Date.now() - new Date(iso)) / 1000);
+  return s < 90 ? `${Math.round(s)} s ago` : s < 5400 ? `${Math.round(s / 60)} min ago` : s < 172800 ? `${Math.round(s / 3600)} h ago` : `${Math.round(s / 86400)} d ago`;
+}
+// One definition of "at risk": the threshold that opens orders for this asset (sent with
+// each score by the ingester), else the API's default — the KPIs use the same rule.
+const threshold = a => (a.latest_detail && typeof a.latest_detail.threshold === "number") ? a.latest_detail.threshold : S.meta.at_risk_default;
+const atRisk = a => a.risk != null && a.risk >= threshold(a);
+const riskClass = a => a.risk == null ? "" : atRisk(a) ? "hi" : a.risk >= threshold(a) / 2 ? "mid" : "lo";
+function dataState(a) {
+  if (a.state === "tripped" || a.state === "stopped") return a.state;  // reported by the machine
+  if (!a.scored_at) return "no-data";
+  return (Date.now() - new Date(a.scored_at)) / 1000 > S.meta.stale_after_s ? "stale" : "live";
+}
+const stateLabel = {"live": "live", "stale": "stale (no recent data)", "no-data": "no data",
+                    "tripped": "tripped", "stopped": "stopped"};
+function rul(a) {
+  const d = a.latest_detail || {};
+  if (dataState(a) !== "live" || d.rul == null) return "–";  // never a remaining life for stale data
+  return `${Math.round(d.rul)} ${esc(d.rul_unit || "h")}`;
+}
+function say(text, error = false) { const s = $("#status"); s.textContent = text; s.className = "status" + (error ? " error" : ""); }
+
+// ---- plots --------------------------------------------------------------------------------
+function spark(points) {
+  if (!points || !points.length) return '<span class="muted">–</span>';
+  const w = 160, h = 32, t0 = new Date(points[0].ts), t1 = new Date(points[points.length - 1].ts), span = Math.max(1, t1 - t0);
+  const xy = points.map(p => `${((new Date(p.ts) - t0) / span * w).toFixed(1)},${(h - p.risk * h).toFixed(1)}`);
+  return `<svg width="${w}" height="${h}" role="img" aria-label="risk trend"><rect width="${w}" height="${h}" fill="#f3f4f6"/>` +
+         `<polyline fill="none" stroke="#1d4ed8" stroke-width="1.5" points="${xy.join(" ")}"/></svg>`;
+}
+// A risk trend with axes: time in the viewer's zone, risk 0-100 %, the at-risk line,
+// anomaly events (red) and work-order events (blue) marked on the time axis.
+function trend(points, marks, since, until, line, label) {
+  const W = 900, H = 280, L = 48, R = 12, T = 12, B = 58;
+  const t0 = since ? new Date(since).getTime() : (points.length ? new Date(points[0].ts).getTime() : Date.now() - 3600e3);
+  const t1 = until ? new Date(until).getTime() : Date.now();
+  const x = t => L + (t - t0) / Math.max(1, t1 - t0) * (W - L - R), y = r => T + (1 - r) * (H - T - B);
+  let g = "";
+  for (const r of [0, .25, .5, .75, 1]) g += `<g class="grid"><line x1="${L}" x2="${W - R}" y1="${y(r)}" y2="${y(r)}"/></g><text x="${L - 6}" y="${y(r) + 4}" text-anchor="end">${r * 100}%</text>`;
+  for (let i = 0; i <= 4; i++) {
+    const t = t0 + (t1 - t0) * i / 4, anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";
+    g += `<line x1="${x(t)}" x2="${x(t)}" y1="${H - B}" y2="${H - B + 4}" stroke="#6b7280"/>` +
+         `<text x="${x(t)}" y="${H - B + 16}" text-anchor="${anchor}">${esc(fmtTime(new Date(t).toISOString()))}</text>`;
+  }
+  g += `<g class="axis"><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/><line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"/></g>`;
+  g += `<line x1="${L}" x2="${W - R}" y1="${y(line)}" y2="${y(line)}" stroke="#b91c1c" stroke-dasharray="5 4"/><text x="${W - R}" y="${y(line) - 4}" text-anchor="end">at risk ${Math.round(line * 100)}%</text>`;
+  if (points.length) g += `<polyline fill="none" stroke="#1d4ed8" stroke-width="2" points="${points.map(p => `${x(new Date(p.ts)).toFixed(1)},${y(p.risk).toFixed(1)}`).join(" ")}"/>`;
+  for (const m of marks) {
+    const mx = x(new Date(m.ts)), my = H - B + (m.kind === "anomaly" ? 28 : 40);
+    g += m.kind === "anomaly"
+      ? `<path class="mark anomaly" d="M${mx - 5},${my + 5} L${mx},${my - 5} L${mx + 5},${my + 5} Z"><title>${esc(fmtTime(m.ts))} ${esc(m.text)}</title></path>`
+      : `<rect class="mark order" x="${mx - 4}" y="${my - 4}" width="8" height="8" transform="rotate(45 ${mx} ${my})"><title>${esc(fmtTime(m.ts))} ${esc(m.text)}</title></rect>`;
+  }
+  g += `<text x="${L}" y="${H - 4}" class="muted">▲ anomaly events   ◆ work-order events</text>`;
+  return `<svg class="trend" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(label)}">${g}</svg>`;
+}
+
+// ---- views --------------------------------------------------------------------------------
+async function fleet() {
+  const q = new URLSearchParams({limit: "10000"});
+  for (const [k, v] of Object.entries(S.filters)) if (v) q.set(k, v);
+  const [page, k] = await Promise.all([api("/assets?" + q), api("/kpis")]);
+  const all = page.items;
+  const opts = key => [...new Set(all.map(a => a[key]).filter(Boolean))].sort();
+  // Sparklines for the assets that matter most: at most 20 requests, refreshed every 30 s.
+  const now = Date.now();
+  await Promise.all(all.slice(0, 20).filter(a => !S.sparks[a.id] || now - S.sparks[a.id].at > 30000).map(async a => {
+    const h = await api(`/assets/${encodeURIComponent(a.id)}/health?max_points=60&since=${new Date(now - 864e5).toISOString()}`);
+    S.sparks[a.id] = {at: now, points: h.points};
+  }));
+  const sel = (key, label) => `<label>${label}<select data-filter="${key}"><option value="">all</option>${
+    opts(key).concat(S.filters[key] && !opts(key).includes(S.filters[key]) ? [S.filters[key]] : []).map(v => `<option ${v === S.filters[key] ? "selected" : ""}>${esc(v)}</option>`).join("")}</select></label>`;
+  $("#view").innerHTML = `
+    <div class="kpis">${[["Assets", k.assets], ["At risk", k.assets_at_risk], ["Open orders", k.open_work_orders],
+      ["Predictive share", k.predictive_share == null ? "–" : Math.round(k.predictive_share * 100) + "%"]]
+      .map(([n, v]) => `<div class="kpi"><span class="muted">${n}</span><b>${v}</b></div>`).join("")}</div>
+    <div class="filters">${sel("site", "Site")}${sel("region", "Region")}${sel("equipment_class", "Equipment class")}</div>
+    <table id="assets"><thead><tr><th>Asset</th><th>Health</th><th>Risk</th><th>Est. remaining life</th><th class="hide-narrow">Risk, last 24 h</th>
+      <th>Open orders</th><th>Data</th><th class="hide-narrow">Gateway</th><th class="hide-narrow">Scored at</th></tr></thead><tbody>
+    ${all.map(a => `<tr class="asset-row" data-asset="${esc(a.id)}" data-state="${dataState(a)}">
+      <td><a href="#/asset/${encodeURIComponent(a.id)}">${esc(a.id)}</a><div class="muted">${esc(a.name)}</div></td>
+      <td>${a.risk == null ? "–" : Math.round((1 - a.risk) * 100) + "%"}</td>
+      <td class="risk ${riskClass(a)}">${a.risk == null ? "–" : Math.round(a.risk * 100) + "%"}${atRisk(a) ? " ⚠" : ""}</td>
+      <td class="rul">${rul(a)}</td>
+      <td class="hide-narrow">${S.sparks[a.id] ? spark(S.sparks[a.id].points) : ""}</td>
+      <td>${a.open_work_orders}</td>
+      <td><span class="pill ${dataState(a)}">${stateLabel[dataState(a)]}</span><div class="muted">${age(a.scored_at)}</div></td>
+      <td class="hide-narrow">${esc(a.gateway || "–")}${a.gateway_online === false ? ' <span class="pill stale">offline</span>' : ""}</td>
+      <td class="hide-narrow muted">${fmtTime(a.scored_at)}</td></tr>`).join("")}</tbody></table>`;
+  document.querySelectorAll("[data-filter]").forEach(s => s.onchange = () => { S.filters[s.dataset.filter] = s.value; render(); });
+}
+
+const RANGES = {"1 h": 1, "6 h": 6, "24 h": 24, "7 d": 168, "30 d": 720, "since registered": null};
+async function asset(id, range) {
+  const enc = encodeURIComponent(id);
+  const a = await api(`/assets/${enc}`);
+  // default: the last 24 h, or everything if the asset is younger than that
+  range = range || (Date.now() - new Date(a.created_at) < 864e5 ? "since registered" : "24 h");
+  const until = new Date();
+  const since = RANGES[range] == null ? new Date(a.created_at) : new Date(until - RANGES[range] * 3600e3);
+  const [hist, events, orders] = await Promise.all([
+    api(`/assets/${enc}/health?max_points=400&since=${since.toISOString()}`),
+    api(`/assets/${enc}/events?since=${since.toISOString()}&limit=2000`),
+    api(`/work-orders?asset_id=${enc}&sort=-id&limit=50`)]);
+  const trails = await Promise.all(orders.items.slice(0, 10).map(o => api(`/work-orders/${o.id}/events`)));
+  const marks = events.map(e => ({ts: e.ts, kind: e.kind === "anomaly" ? "anomaly" : "state", text: `${e.kind} ${e.signal} ${e.message}`}))
+    .concat(trails.flat().map(e => ({ts: e.ts, kind: "order", text: `order ${e.to_status} by ${e.actor}`})))
+    .filter(m => new Date(m.ts) >= since);
+  const d = a.latest_detail || {};
+  const rec = [["Name", a.name], ["Path", a.path], ["Serial number", a.serial_number], ["Equipment class", a.equipment_class],
+    ["Make / model", [a.make, a.model].filter(Boolean).join(" ")], ["Criticality", a.criticality], ["Region", a.region],
+    ["Gateway", a.gateway + (a.gateway_online == null ? "" : a.gateway_online ? " (online)" : ` (offline since ${fmtTime(a.gateway_state_at)})`)]];
+  // commercial fields arrive only for roles allowed to see them
+  if ("customer" in a) rec.push(["Customer", a.customer], ["Service contract", a.service_contract], ["Warranty", `${a.warranty_status} (${a.warranty_start || "?"} – ${a.warranty_end || "?"})`]);
+  $("#view").innerHTML = `
+    <h2>${esc(a.id)} <span class="pill ${dataState(a)}">${stateLabel[dataState(a)]}</span></h2>
+    <div class="grid">
+      <div class="card"><h3>Health now</h3><dl class="record">
+        <dt>Risk</dt><dd class="risk ${riskClass(a)}">${a.risk == null ? "–" : Math.round(a.risk * 100) + "%"}${atRisk(a) ? " — at risk" : ""}</dd>
+        <dt>Est. remaining life</dt><dd>${rul(a)}</dd>
+        <dt>Contributing sensor</dt><dd>${esc(d.top_signal || "–")}${d.top_z != null ? ` (${d.top_z > 0 ? "+" : ""}${d.top_z} sd from its start)` : ""}</dd>
+        <dt>Last score</dt><dd>${fmtTime(a.scored_at)} (${age(a.scored_at)})</dd></dl></div>
+      <div class="card"><h3>Record</h3><dl class="record">${rec.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v ?? "–") || "–"}</dd>`).join("")}</dl></div>
+    </div>
+    <div class="card"><h3>Risk trend</h3>
+      <div class="ranges" role="group" aria-label="range">${Object.keys(RANGES).map(r => `<button class="secondary" data-range="${r}" aria-pressed="${r === range}">${r}</button>`).join("")}</div>
+      ${trend(hist.points, marks, since.toISOString(), until.toISOString(), threshold(a), `risk of ${a.id}`)}
+      <p class="muted">${hist.points.length} points${hist.downsampled ? " (downsampled: each the highest risk of its slice)" : ""}; ${events.length} events.</p></div>
+    <div class="card"><h3>Work orders</h3>${orderTable(orders.items)}</div>`;
+  document.querySelectorAll("[data-range]").forEach(b => b.onclick = () => asset(id, b.dataset.range).catch(fail));
+}
+
+function orderTable(items) {
+  if (!items.length) return '<p class="muted">None.</p>';
+  return `<table><thead><tr><th>#</th><th>Asset</th><th>Type</th><th>Priority</th><th>Status</th><th>Title</th><th>Opened</th><th>Due</th></tr></thead><tbody>${
+    items.map(o => `<tr data-order="${o.id}"><td>${o.id}</td><td><a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a></td><td>${esc(o.type)}</td>
+      <td>${esc(o.priority)}</td><td><span class="pill ${esc(o.status)}">${esc(o.status)}</span></td><td>${esc(o.title)}</td>
+      <td>${fmtTime(o.opened_at)}</td><td>${fmtTime(o.due_at)}</td></tr>`).join("")}</tbody></table>`;
+}
+
+async function queue() {
+  const page = await api("/work-orders?status=proposed&sort=-risk&limit=100");
+  const cards = await Promise.all(page.items.map(async o => {
+    const enc = encodeURIComponent(o.asset_id);
+    const a = await api(`/assets/${enc}`);
+    // the last 48 h, or since the asset was registered if that is later
+    const since = new Date(Math.max(Date.now() - 48 * 3600e3, new Date(a.created_at).getTime()));
+    const [h, ev, open] = await Promise.all([api(`/assets/${enc}/health?max_points=200&since=${since.toISOString()}`),
+      api(`/assets/${enc}/events?kind=anomaly&since=${since.toISOString()}&limit=500`), api(`/work-orders?asset_id=${enc}&open=true`)]);
+    const marks = ev.map(e => ({ts: e.ts, kind: "anomaly", text: `${e.signal} ${e.message}`}));
+    const others = open.items.filter(x => x.id !== o.id);
+    const d = a.latest_detail || {};
+    return `<article class="card" data-order="${o.id}">
+      <h3>#${o.id} ${esc(o.title)} <span class="pill proposed">proposed</span></h3>
+      <p><a href="#/asset/${enc}">${esc(o.asset_id)}</a> · risk ${o.risk == null ? "–" : Math.round(o.risk * 100) + "%"} · priority ${esc(o.priority)}
+         · contributing sensor <b>${esc(d.top_signal || "–")}</b> · ${ev.length} anomaly events in 48 h · opened ${fmtTime(o.opened_at)}</p>
+      <p class="muted">${esc(o.description)}</p>
+      ${trend(h.points, marks, since.toISOString(), new Date().toISOString(), threshold(a), `risk of ${o.asset_id}, last 48 h`)}
+      ${can("orders.review") ? `<div class="actions">
+        <button data-act="approved" data-id="${o.id}">Approve</button>
+        <label>Reason for rejecting<input data-reason="${o.id}" placeholder="e.g. sensor drift, machine fine"></label>
+        <button class="danger" data-act="rejected" data-id="${o.id}">Reject</button>
+        ${others.length ? `<label>Merge into<select data-merge="${o.id}">${others.map(x => `<option value="${x.id}">#${x.id} ${esc(x.title)}</option>`).join("")}</select></label>
+        <button class="secondary" data-act="merged" data-id="${o.id}">Merge</button>` : ""}</div>` : ""}
+    </article>`;
+  }));
+  $("#view").innerHTML = `<h2>Review queue</h2>${cards.length ? cards.join("") : '<p class="muted">No proposed orders.</p>'}`;
+  document.querySelectorAll("[data-act]").forEach(b => b.onclick = () => review(b.dataset.id, b.dataset.act));
+}
+
+async function review(id, to) {
+  const body = {to};
+  if (to === "rejected") {
+    body.reason = ($(`[data-reason="${id}"]`).value || "").trim();
+    if (!body.reason) { say("Say why the order is rejected: the models learn from it.", true); $(`[data-reason="${id}"]`).focus(); return; }
+  }
+  if (to === "merged") body.merge_into = Number($(`[data-merge="${id}"]`).value);
+  try {
+    const o = await api(`/work-orders/${id}/transitions`, {method: "POST", json: body});
+    say(`Order #${o.id} is now ${o.status}.`);
+    render();
+  } catch (e) { fail(e); }
+}
+
+async function orders() {
+  const page = await api("/work-orders?open=true&sort=-id&limit=200");
+  const allowed = o => (S.meta.transitions[o.status] || []).filter(t => can(S.meta.right_for[t]));
+  $("#view").innerHTML = `<h2>Open work orders</h2>${page.items.map(o => `
+    <article class="card" data-order="${o.id}"><h3>#${o.id} ${esc(o.title)} <span class="pill ${esc(o.status)}">${esc(o.status)}</span></h3>
+      <p><a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a> · ${esc(o.type)} · priority ${esc(o.priority)} · due ${fmtTime(o.due_at)}
+         · assignee ${esc(o.assignee || "–")} ${o.team ? `(${esc(o.team)})` : ""}</p>
+      <div class="actions">${allowed(o).filter(t => !["merged"].includes(t)).map(t => `<button class="${t === "cancelled" ? "danger" : ""}" data-move="${t}" data-id="${o.id}">${esc(t.replace("_", " "))}</button>`).join("")}
+        ${S.meta.needs_reason.some(t => allowed(o).includes(t)) ? `<label>Reason<input data-reason="${o.id}"></label>` : ""}
+        ${allowed(o).includes("completed") ? `<label>Result<select data-result="${o.id}">${S.meta.results.map(r => `<option>${r}</option>`).join("")}</select></label>
+          <label>First-time fix<select data-ftf="${o.id}"><option value="true">yes</option><option value="false">no</option></select></label>
+          <label>Labour (minutes)<input type="number" min="1" inputmode="numeric" data-minutes="${o.id}"></label>` : ""}
+        ${allowed(o).includes("completed") ? `<label>Part used<input data-part="${o.id}" placeholder="part number"></label>
+          <label>Quantity<input type="number" min="1" value="1" inputmode="numeric" data-qty="${o.id}"></label>` : ""}
+        ${can("orders.execute") && ["in_progress", "on_hold"].includes(o.status) ? `<label>Photo<input type="file" accept="image/*" capture="environment" data-photo="${o.id}"></label>` : ""}
+      </div>
+      ${can("orders.plan") ? `<div class="actions"><label>Assignee<input data-assignee="${o.id}" value="${esc(o.assignee)}"></label>
+        <label>Team<input data-team="${o.id}" value="${esc(o.team)}"></label>
+        <button class="secondary" data-assign="${o.id}" data-version="${o.version}">Assign</button></div>` : ""}
+      </article>`).join("") || '<p class="muted">No open orders.</p>'}`;
+  document.querySelectorAll("[data-move]").forEach(b => b.onclick = () => move(b.dataset.id, b.dataset.move));
+  document.querySelectorAll("[data-photo]").forEach(i => i.onchange = () => upload(i.dataset.photo, i.files[0]));
+  document.querySelectorAll("[data-assign]").forEach(b => b.onclick = () => assign(b.dataset.assign, b.dataset.version));
+}
+
+async function assign(id, version) {
+  try {
+    const o = await api(`/work-orders/${id}`, {method: "PATCH", headers: {"If-Match": `"${version}"`},
+      json: {assignee: $(`[data-assignee="${id}"]`).value.trim(), team: $(`[data-team="${id}"]`).value.trim()}});
+    say(`Order #${o.id} assigned to ${o.assignee || "nobody"}${o.team ? " (" + o.team + ")" : ""}.`);
+    render();
+  } catch (e) { fail(e); }
+}
+
+async function move(id, to) {
+  const body = {to, reason: ($(`[data-reason="${id}"]`) || {}).value || ""};
+  try {
+    if (to === "completed") {
+      body.result = $(`[data-result="${id}"]`).value;
+      body.first_time_fix = $(`[data-ftf="${id}"]`).value === "true";
+      const minutes = Number($(`[data-minutes="${id}"]`).value);
+      if (minutes > 0) await api(`/work-orders/${id}/labour`, {method: "POST", json: {technician: S.me.name, minutes}});
+      const part = ($(`[data-part="${id}"]`).value || "").trim(), quantity = Number($(`[data-qty="${id}"]`).value) || 1;
+      if (part) await api(`/work-orders/${id}/parts`, {method: "POST", json: {part_number: part, quantity}});
+    }
+    const o = await api(`/work-orders/${id}/transitions`, {method: "POST", json: body});
+    say(`Order #${o.id} is now ${o.status}.`);
+    render();
+  } catch (e) { fail(e); }
+}
+
+async function upload(id, file) {
+  if (!file) return;
+  try {
+    await api(`/work-orders/${id}/attachments?filename=${encodeURIComponent(file.name)}`,
+              {method: "POST", body: file, headers: {"Content-Type": file.type || "application/octet-stream"}});
+    say(`Photo ${file.name} attached to order #${id}.`);
+  } catch (e) { fail(e); }
+}
+
+async function kpis() {
+  const weeks = 8, now = Date.now(), week = 7 * 864e5;
+  const spans = Array.from({length: weeks}, (_, i) => [new Date(now - (weeks - i) * week), new Date(now - (weeks - i - 1) * week)]);
+  const f = new URLSearchParams();
+  for (const [key, v] of Object.entries(S.filters)) if (v) f.set(key, v);
+  const [assets, k, ...series] = await Promise.all([api("/assets?limit=10000"), api("/kpis?" + f),
+    ...spans.map(([a, b]) => api(`/kpis?since=${a.toISOString()}&until=${b.toISOString()}&${f}`))]);
+  const opts = key => [...new Set(assets.items.map(a => a[key]).filter(Boolean))].sort();
+  const sel = (key, label) => `<label>${label}<select data-filter="${key}"><option value="">all</option>${
+    opts(key).map(v => `<option ${v === S.filters[key] ? "selected" : ""}>${esc(v)}</option>`).join("")}</select></label>`;
+  const pct = v => v == null ? "–" : Math.round(v * 100) + "%", hrs = v => v == null ? "–" : v.toFixed(1) + " h";
+  const bars = (title, f, fmt) => {
+    const vals = series.map(f), max = Math.max(1e-9, ...vals.map(v => v || 0)), W = 420, H = 160, bw = W / weeks;
+    return `<div class="card"><h3>${title}</h3><svg viewBox="0 0 ${W} ${H + 30}" width="100%" role="img" aria-label="${esc(title)} by week">${
+      vals.map((v, i) => `<rect x="${i * bw + 4}" y="${H - (v || 0) / max * H}" width="${bw - 8}" height="${(v || 0) / max * H}" fill="#1d4ed8"><title>${fmt(v)}</title></rect>
+        <text x="${i * bw + bw / 2}" y="${H + 14}" text-anchor="middle">${esc(spans[i][0].toLocaleDateString([], {month: "2-digit", day: "2-digit"}))}</text>`).join("")}</svg></div>`;
+  };
+  $("#view").innerHTML = `<h2>KPIs</h2>
+    <div class="filters">${sel("site", "Site")}${sel("region", "Region")}${sel("equipment_class", "Equipment class")}</div>
+    <div class="kpis">${[
+    ["Open orders", k.open_work_orders], ["At risk", k.assets_at_risk], ["MTTR", hrs(k.mttr_hours)], ["MTBF", hrs(k.mtbf_hours)],
+    ["Mean response", hrs(k.mean_response_hours)], ["Mean resolution", hrs(k.mean_resolution_hours)], ["First-time fix", pct(k.first_time_fix_rate)],
+    ["SLA compliance", pct(k.sla_compliance)], ["Predictive share", pct(k.predictive_share)], ["Automatic order precision", pct(k.automatic_order_precision)]]
+    .map(([n, v]) => `<div class="kpi"><span class="muted">${n}</span><b>${v}</b></div>`).join("")}</div>
+    <div class="grid">${bars("Orders opened", s => Object.values(s.work_orders_by_status).reduce((a, b) => a + b, 0), v => v ?? 0)}
+      ${bars("Mean time to repair", s => s.mttr_hours, hrs)}${bars("Automatic order precision", s => s.automatic_order_precision, pct)}</div>
+    <p class="muted">Definitions: docs/kpis.md. Weeks end now.</p>`;
+  document.querySelectorAll("[data-filter]").forEach(x => x.onchange = () => { S.filters[x.dataset.filter] = x.value; render(); });
+}
+
+// ---- shell --------------------------------------------------------------------------------
+function fail(e) {
+  if (e instanceof AuthError) { showLogin(); return; }
+  console.error(e); say(e.message, true);
+}
+function showLogin() {
+  S.token = null; S.me = null; sessionStorage.removeItem("forewarn-token");
+  $("#login").hidden = false; $("#nav").hidden = true; $("#view").innerHTML = ""; $("#who").textContent = "";
+  $("#login [name=name]").focus();
+}
+$("#login").addEventListener("submit", async ev => {
+  ev.preventDefault();
+  const f = ev.target;
+  const r = await fetch(API + "/auth/login", {method: "POST", headers: {"Content-Type": "application/json"},
+    body: JSON.stringify({name: f.name.value, password: f.password.value})});
+  const body = await r.json().catch(() => ({}));
+  if (!r.ok) { $("#login-error").textContent = body.detail || "login failed"; return; }
+  S.token = body.token; sessionStorage.setItem("forewarn-token", body.token); f.reset(); $("#login-error").textContent = "";
+  await start();
+});
+
+async function render() {
+  clearTimeout(S.timer);
+  const [, view, arg] = (location.hash || "#/").split("/");
+  document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.getAttribute("href") === "#/" + (view || "")));
+  try {
+    if (view === "asset" && arg) await asset(decodeURIComponent(arg));
+    else if (view === "queue") await queue();
+    else if (view === "orders") await orders();
+    else if (view === "kpis") await kpis();
+    else await fleet();
+    document.body.dataset.view = view || "fleet";
+  } catch (e) { fail(e); return; }
+  // live refresh of the fleet without reloading; other views refresh when acted on
+  if (!view) S.timer = setTimeout(render, 5000);
+}
+
+async function start() {
+  try {
+    [S.me, S.meta] = await Promise.all([api("/auth/me"), api("/meta")]);
+  } catch (e) { fail(e); return; }
+  $("#login").hidden = true; $("#nav").hidden = false;
+  $("#who").innerHTML = `${esc(S.me.name)} (${esc(S.me.role)}) <button class="secondary" id="logout">Log out</button>`;
+  $("#logout").onclick = () => { api("/auth/logout", {method: "POST"}).catch(() => {}); showLogin(); };
+  await render();
+}
+window.addEventListener("hashchange", render);
+if (S.token) start(); else showLogin();

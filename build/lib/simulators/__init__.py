@@ -1,0 +1,1 @@
+"""Simulated plant: equipment physics, faults and failures, served over Modbus."""
