@@ -64,6 +64,9 @@ class DeviceSettings(_Strict):
     serial: SerialSettings | None = None
     unit: int = Field(default=1, ge=0, le=247)
     timeout_s: float = Field(default=2.0, gt=0)
+    max_gap: int = Field(default=0, ge=0, le=100, description=(
+        "merge reads across gaps of up to this many unlisted registers (or bits); a read "
+        "the device refuses (exception 2) is split and the refused registers are learnt"))
     poll_interval_s: float | None = Field(default=None, gt=0, description=(
         "this device's own poll interval (default: the agent's poll_interval_s); a slow or "
         "dead device never delays another"))

@@ -2,6 +2,7 @@
 checked by installing the project into a fresh virtualenv (wheels from the package index
 or pip's cache), then running the agent's command from it."""
 
+import shutil
 import subprocess
 import sys
 import venv
@@ -16,7 +17,10 @@ def test_the_agent_install_has_no_server_or_model_packages(tmp_path):
     env = tmp_path / "venv"
     venv.create(env, with_pip=True)
     py = env / "bin" / "python"
-    r = subprocess.run([str(py), "-m", "pip", "install", "--quiet", f"{ROOT}[agent]"],
+    src = tmp_path / "src"  # a copy: building leaves build/ next to the sources
+    shutil.copytree(ROOT, src, ignore=shutil.ignore_patterns(
+        ".git", ".venv", "var", "build", "dist", "*.egg-info", "__pycache__", "node_modules"))
+    r = subprocess.run([str(py), "-m", "pip", "install", "--quiet", f"{src}[agent]"],
                        capture_output=True, text=True, timeout=600, cwd=tmp_path)
     assert r.returncode == 0, r.stderr[-2000:]
     listed = subprocess.run([str(py), "-m", "pip", "list", "--format=freeze"],

@@ -1,9 +1,11 @@
 """Modbus input (TCP or RTU over serial): reads each device's map and decodes it into samples.
 
 Contiguous addresses of one table are read in one request (up to 120 registers,
-or 2000 coils/discrete inputs); a gap in the map is never read across, since real
-PLCs answer such reads with exception 2. A failed read is recorded as a typed
-error on the sink and the loop goes on; values that were read are kept.
+or 2000 coils/discrete inputs), and across gaps of up to ``max_gap`` unlisted registers.
+Many PLCs answer a read that touches an address they do not have with exception 2: such
+a read is split until the refused registers are found, which are then never asked for
+again. A failed read is recorded as a typed error on the sink and the loop goes on;
+values that were read are kept.
 
 Devices on one serial line (RTU) share one client, one request at a time, as
 RS-485 demands; TCP devices each have their own connection.
@@ -46,13 +48,16 @@ class ReadBlock:
 
 
 def plan_reads(specs: list[RegisterSpec], max_count: int = MAX_REGISTERS_PER_READ,
-               max_bits: int = MAX_BITS_PER_READ) -> list[ReadBlock]:
-    """Coalesce specs into contiguous reads.
+               max_bits: int = MAX_BITS_PER_READ, max_gap: int = 0) -> list[ReadBlock]:
+    """Coalesce specs into as few reads as possible: contiguous ones, and across gaps of
+    at most ``max_gap`` registers (or bits), within the per-request limits.
 
     >>> from edge_agent.registers import RegisterSpec as R
-    >>> [(b.address, b.count) for b in plan_reads([R(name="a", address=0), R(name="b", address=2),
-    ...                                            R(name="c", address=10)])]
+    >>> specs = [R(name="a", address=0), R(name="b", address=2), R(name="c", address=10)]
+    >>> [(b.address, b.count) for b in plan_reads(specs)]
     [(0, 4), (10, 2)]
+    >>> [(b.address, b.count) for b in plan_reads(specs, max_gap=6)]
+    [(0, 12)]
     """
     blocks: list[ReadBlock] = []
     for table in TABLES:
@@ -62,8 +67,8 @@ def plan_reads(specs: list[RegisterSpec], max_count: int = MAX_REGISTERS_PER_REA
         for spec in group:
             if current:
                 start = current[0].address
-                end = current[-1].address + current[-1].count
-                if spec.address != end or spec.address + spec.count - start > limit:
+                end = max(c.address + c.count for c in current)
+                if spec.address - end > max_gap or spec.address + spec.count - start > limit:
                     blocks.append(_block(table, current))
                     current = []
             current.append(spec)
@@ -72,9 +77,29 @@ def plan_reads(specs: list[RegisterSpec], max_count: int = MAX_REGISTERS_PER_REA
     return blocks
 
 
+def split_block(block: ReadBlock) -> list[ReadBlock]:
+    """A refused read in smaller pieces: its gap-free runs, or, if it has none, halves.
+
+    >>> from edge_agent.registers import RegisterSpec as R
+    >>> b = plan_reads([R(name="a", address=0), R(name="b", address=5),
+    ...                 R(name="c", address=7)], max_gap=4)[0]
+    >>> [(x.address, x.count) for x in split_block(b)]
+    [(0, 2), (5, 4)]
+    >>> [(x.address, x.count) for x in split_block(split_block(b)[1])]
+    [(5, 2), (7, 2)]
+    """
+    runs = plan_reads(list(block.specs), max_gap=0)
+    if len(runs) > 1:
+        return runs
+    half = len(block.specs) // 2
+    return [_block(block.table, list(block.specs[:half])),
+            _block(block.table, list(block.specs[half:]))]
+
+
 def _block(table: str, specs: list[RegisterSpec]) -> ReadBlock:
     start = specs[0].address
-    return ReadBlock(table, start, specs[-1].address + specs[-1].count - start, tuple(specs))
+    end = max(s.address + s.count for s in specs)
+    return ReadBlock(table, start, end - start, tuple(specs))
 
 
 _Client = AsyncModbusTcpClient | AsyncModbusSerialClient
@@ -108,7 +133,8 @@ class ModbusDevice:
 
     def __init__(self, settings: DeviceSettings, line: SerialLine | None = None):
         self.settings = settings
-        self.blocks = plan_reads(settings.registers)
+        self.blocks = plan_reads(settings.registers, max_gap=settings.max_gap)
+        self.refused: list[RegisterSpec] = []  # registers the device answered exception 2 for
         if settings.serial is not None and line is None:
             line = SerialLine(settings.serial, settings.timeout_s)
         self._line = line
@@ -173,32 +199,64 @@ class ModbusDevice:
             self.close()
 
     async def poll(self, sink: Sink) -> None:
-        """Read every block; add one sample with what was read, and one error per failed block."""
+        """Read every block; add one sample with what was read, and one error per failed
+        block. A read refused with exception 2 (illegal data address) is split until the
+        refused registers are found; the plan then keeps the pieces and never asks for
+        those registers again (for the life of this process; the learnt plan is logged)."""
         s = self.settings
         ts = utcnow()
         values: dict[str, float] = {}
-        for block in self.blocks:
+        plan: list[ReadBlock] = []
+        pending = list(self.blocks)
+        while pending:
+            block = pending.pop(0)
             try:
                 regs = await self._read(block)
+            except DeviceException as err:
+                if err.code == 2 and len(block.specs) > 1:
+                    pending[:0] = split_block(block)  # find what the device refuses
+                    continue
+                if err.code == 2:
+                    self.refused.extend(block.specs)
+                    log.warning("%s refuses %s (exception 2 at %s %d): not asked again",
+                                s.asset, block.specs[0].name, block.table, block.address)
+                else:
+                    plan.append(block)
+                sink.add_error(err)
+                continue
             except DeviceError as err:
                 sink.add_error(err)
+                plan.append(block)
                 if isinstance(err, DeviceOffline):
+                    plan.extend(pending)
                     break  # the other blocks would fail the same way
                 continue
-            for spec in block.specs:
-                at = spec.address - block.address
-                try:
-                    value = decode(regs[at : at + spec.count], spec)
-                except RegisterError as exc:
-                    sink.add_error(DecodeError(s.asset, s.unit, spec.address, str(exc)))
-                    continue
-                if not math.isfinite(value):
-                    sink.add_error(DecodeError(s.asset, s.unit, spec.address,
-                                               f"{spec.name} decoded to {value}"))
-                    continue
-                values[spec.name] = value
+            plan.append(block)
+            self._decode(block, regs, values, sink)
+        if plan != self.blocks:
+            log.info("%s: learnt read plan, %d requests (was %d): %s; refused: %s", s.asset,
+                     len(plan), len(self.blocks),
+                     ", ".join(f"{b.table}@{b.address}+{b.count}" for b in plan),
+                     ", ".join(r.name for r in self.refused) or "none")
+            self.blocks = plan
         if values:
             sink.add(Sample(asset=s.asset, ts=ts, values=values))
+
+    def _decode(self, block: ReadBlock, regs: list[int], values: dict[str, float],
+                sink: Sink) -> None:
+        s = self.settings
+        for spec in block.specs:
+            at = spec.address - block.address
+            try:
+                value = decode(regs[at : at + spec.count], spec)
+            except RegisterError as exc:
+                sink.add_error(DecodeError(s.asset, s.unit, spec.address, str(exc)))
+                continue
+            if not math.isfinite(value):
+                sink.add_error(DecodeError(s.asset, s.unit, spec.address,
+                                           f"{spec.name} decoded to {value}"))
+                continue
+            values[spec.name] = value
 
     def close(self) -> None:
         if self._client is not None:

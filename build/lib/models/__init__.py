@@ -1,1 +1,0 @@
-"""Streaming detectors, features and failure-risk models. Imports no other Forewarn package."""

@@ -1,1 +1,0 @@
-"""Queries and rules per entity; routes stay thin."""

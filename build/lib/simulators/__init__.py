@@ -1,1 +1,0 @@
-"""Simulated plant: equipment physics, faults and failures, served over Modbus."""
