@@ -125,6 +125,8 @@ class Ingester:
         self._known_assets: set[str] = set()
         self._gateway_assets: dict[str, set[str]] = {}  # assets seen behind each gateway
         self.device_states = DeviceStates(settings.run_signal, settings.trip_signal)
+        if risk is not None:
+            risk.hold = self._order_hold
         self._event_posts = 0
         self._connected = threading.Event()
         self._stopping = threading.Event()
@@ -277,6 +279,9 @@ class Ingester:
             if events:
                 self._write_events(events)
         all_samples = [it.sample for items in admitted.values() for it in items]
+        for gateway, items in admitted.items():  # which assets each gateway speaks for
+            self._gateway_assets.setdefault(gateway, set()).update(
+                it.sample.asset for it in items)
         if self.scoring and self.risk is not None and all_samples:
             self._score(all_samples)
         self._checkpoint({s.asset for s in all_samples})
@@ -412,10 +417,8 @@ class Ingester:
         """Tell the service API about new assets and their gateway, from its sender thread
         (``ApiClient.send``); the API fills only fields nobody has set."""
         for gateway, items in admitted.items():
-            seen = self._gateway_assets.setdefault(gateway, set())
             for it in items:
                 asset = it.sample.asset
-                seen.add(asset)
                 if self.api is None or asset in self._known_assets:
                     continue
                 self._known_assets.add(asset)  # forgotten again if the call fails: retried
@@ -463,6 +466,13 @@ class Ingester:
                           on_error=lambda exc, b=batch: log.warning(
                               "%d events not posted to the service API: %s", len(b.records),
                               exc))
+
+    def _order_hold(self, asset: str) -> str | None:
+        """No order from stale data: not while the asset's gateway says it is offline."""
+        for gateway, assets in self._gateway_assets.items():
+            if asset in assets and self.counters.gateway_state.get(gateway) == "offline":
+                return f"gateway {gateway} is offline"
+        return None
 
     def _not_registered(self, asset: str, exc: ApiError) -> None:
         self._known_assets.discard(asset)

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from contracts.api_bodies import WorkOrderCreate
@@ -57,6 +58,11 @@ class RiskTracker:
                                   health_post_interval_s)
         self.opened: list[OpenedOrder] = []
         self.api_errors = 0
+        # why an order that is due must wait (its gateway is offline, say), or None; the
+        # ingester that owns the stream sets it
+        self.hold: Callable[[str], str | None] = lambda asset: None
+        self.orders_held = 0  # due orders held back by ``hold``
+        self._held: set[str] = set()
 
     @classmethod
     def from_settings(cls, model: PdmModel, api: ApiClient | None, s: RiskSettings
@@ -99,6 +105,16 @@ class RiskTracker:
         if self.policy.episode_over(a):
             a.reported = False
         due_order = self.policy.order_due(a)
+        if due_order:
+            reason = self.hold(asset)
+            if reason is not None:  # no order from stale data: wait until it clears
+                due_order = False
+                self.orders_held += 1
+                if asset not in self._held:
+                    self._held.add(asset)
+                    log.warning("order for %s held: %s", asset, reason)
+            else:
+                self._held.discard(asset)
         if due_order or self.policy.health_due(a, now):
             a.last_post = now
             health = self.policy.health_body(a)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import threading
+import time
 
 import numpy as np
 
@@ -55,3 +57,51 @@ def test_an_order_on_a_drifting_sensor_says_the_alarm_rests_on_that_sensor(
     assert without is not None and without < model.threshold
     body = tracker.policy.order_body(healthy.unit, a, without)
     assert "rests on this one sensor: check it before the machine" in body.description
+
+
+def test_no_order_while_the_gateway_says_it_is_offline(risk_model_dir, mosquitto, tmp_path):
+    """The failing asset's alarm comes while its gateway's last state said offline: the
+    order waits (held, counted) and opens once the gateway is back online."""
+    from contracts.wire import GatewayState, state_topic
+    from ingest.dead_letters import DeadLetters
+    from ingest.pipeline import Ingester
+    from ingest.settings import IngestSettings
+    from ingest.stores import open_store
+    from tests.ingest.test_ingest import drive, publish
+    from tests.ingest.test_restart import _stream
+    from tests.servers import start_api
+
+    messages, n, failing = _stream(tmp_path)
+    now = dt.datetime.now(dt.UTC)
+    state = [(state_topic("site", "gw-1"), GatewayState(
+        gateway="gw-1", seq=0, sent_at=now + dt.timedelta(seconds=i), status=st).to_bytes())
+        for i, st in enumerate(("offline", "online"))]
+    thread, api, _ = start_api(tmp_path / "api")
+    try:
+        s = IngestSettings.model_validate({
+            "mqtt": {"url": mosquitto.url, "client_id": "hold-test"},
+            "store": {"kind": "embedded", "path": str(tmp_path / "store.sqlite")},
+            "dead_letter_path": str(tmp_path / "dl.sqlite"), "state_dir": str(tmp_path / "st"),
+            "metrics_port": None, "batch_max_messages": 5,
+            "risk": {"model_dir": str(risk_model_dir), "health_post_interval_s": 0}})
+        model = load_model(risk_model_dir)
+        risk = RiskTracker.from_settings(model, api, s.risk)
+        ing = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path), risk, api)
+        tail = 4  # the last hours before the failure arrive after the gateway is back
+        run = threading.Thread(target=lambda: drive(
+            ing, until=lambda i: i.counters.messages >= n + 2, timeout=90))
+        run.start()
+        assert ing.wait_connected(10)
+        publish(mosquitto.url, [state[0], *messages[:-tail]])
+        deadline = time.monotonic() + 60
+        while ing.counters.messages < n - tail + 1 and time.monotonic() < deadline:
+            time.sleep(0.1)
+        api.flush(10)
+        assert risk.orders_held > 0 and api.items("/work-orders") == []
+        publish(mosquitto.url, [state[1], *messages[-tail:]])
+        run.join(100)
+        api.flush(10)
+        orders = api.items("/work-orders")
+        assert [(o["asset_id"], o["source"]) for o in orders] == [(failing, "predictive")]
+    finally:
+        thread.stop()
