@@ -1,3 +1,3 @@
-"""Forewarn: predictive maintenance from Modbus sensors to preventive work orders."""
+"""Forewarn: predictive maintenance from Modbus sensors to predictive work orders."""
 
 __version__ = "0.1.0"

@@ -2,7 +2,7 @@
 
 simulated fleet (Modbus TCP) -> edge agent -> MQTT broker (embedded amqtt unless
 ``--broker``) -> ingester -> store (embedded SQLite unless ``--influx-url``) ->
-risk model -> preventive work orders in the service API + dashboard.
+risk model -> predictive work orders in the service API + dashboard.
 
 Each part is the same code its own subcommand runs; here they share one process so
 one command shows everything. Progress goes to stderr every few seconds.

@@ -69,7 +69,7 @@ def render(ing: Ingester) -> str:
     metric("mqtt_connected", "gauge", "1 while connected to the broker",
            [("", 1 if ing.wait_connected(0) else 0)])
     orders = len(ing.risk.opened) if ing.risk is not None else 0
-    metric("orders_opened_total", "counter", "preventive work orders opened",
+    metric("orders_opened_total", "counter", "predictive work orders opened",
            [("", orders)])
     states = sorted(c.gateway_state.items())
     metric("gateway_online", "gauge", "1 if the gateway's last state message said online",

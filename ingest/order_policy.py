@@ -4,7 +4,7 @@ A health score is posted at most every ``health_post_interval_s`` per asset (and
 before an order). The order trigger (``OrderTrigger``) is on when at least ``k`` of the
 last ``n`` scores reached the threshold, and goes off again only when all of the last
 ``n`` are below ``threshold - hysteresis``: one noisy score neither opens an order nor
-flaps the alarm. While it is on and the asset has no order yet, a preventive order is
+flaps the alarm. While it is on and the asset has no order yet, a predictive order is
 requested (``failure_mode = predicted_failure``, priority ``high`` at risk >= 0.9, else
 ``medium``); the service API keeps one open order per asset and failure mode, so
 asking again is harmless. The order says how much of the risk rests on the most

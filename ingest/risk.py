@@ -1,4 +1,4 @@
-"""The ingester's risk stage: per-asset scoring, then health reports and preventive orders.
+"""The ingester's risk stage: per-asset scoring, then health reports and predictive orders.
 
 ``RiskScorer`` (``scoring.py``) turns samples into scores on the per-asset state of
 ``asset_state.py``; ``OrderPolicy`` (``order_policy.py``) decides what the service API is
