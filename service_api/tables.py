@@ -293,6 +293,16 @@ class ApiToken(Base):
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
 
 
+class LoginFailure(Base):
+    """A failed login, per key (user name, client address): the rate limit holds across
+    every API process on the database."""
+
+    __tablename__ = "login_failures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    key: Mapped[str] = mapped_column(String(200), index=True)
+    ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
 class IdempotencyRecord(Base):
     """The response a creating POST gave for an ``Idempotency-Key``, to replay on retry."""
 

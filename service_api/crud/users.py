@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-import time
-from collections import defaultdict, deque
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -21,7 +18,7 @@ from ..access import (
     verify_password,
 )
 from ..problems import Conflict, NotFound, Problem, Unauthorized, Unprocessable
-from ..tables import ApiToken, User
+from ..tables import ApiToken, LoginFailure, User
 
 
 def create_user(db: Session, name: str, role: str, scope: str = "",
@@ -87,48 +84,43 @@ def principal_for_token(db: Session, token: str) -> Principal | None:
 
 
 class LoginLimiter:
-    """Counts failed logins per key (user name, client address) in a sliding window.
-
-    Kept in the API process: N API processes allow N times the attempts (documented).
-    """
+    """Counts failed logins per key (user name, client address) in a sliding window, in
+    the database: every API process on it sees the same count."""
 
     def __init__(self, max_failures: int, window_s: float):
         self.max_failures, self.window_s = max_failures, window_s
-        self._failures: dict[str, deque[float]] = defaultdict(deque)
-        self._lock = threading.Lock()
 
-    def _recent(self, key: str, now: float) -> deque[float]:
-        q = self._failures[key]
-        while q and q[0] <= now - self.window_s:
-            q.popleft()
-        return q
+    def check(self, db: Session, *keys: str) -> None:
+        now = datetime.now(UTC)
+        since = now - timedelta(seconds=self.window_s)
+        for key in keys:
+            n, oldest = db.execute(
+                select(func.count(), func.min(LoginFailure.ts))
+                .where(LoginFailure.key == key, LoginFailure.ts > since)).one()
+            if n >= self.max_failures:
+                wait = int((oldest - since).total_seconds()) + 1
+                raise Problem(f"too many failed logins; try again in {wait} s",
+                              status=429, slug="too-many-logins",
+                              title="Too many failed logins",
+                              headers={"Retry-After": str(wait)})
 
-    def check(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                q = self._recent(key, now)
-                if len(q) >= self.max_failures:
-                    wait = int(q[0] + self.window_s - now) + 1
-                    raise Problem(f"too many failed logins; try again in {wait} s",
-                                  status=429, slug="too-many-logins",
-                                  title="Too many failed logins",
-                                  headers={"Retry-After": str(wait)})
-
-    def failed(self, *keys: str) -> None:
-        now = time.monotonic()
-        with self._lock:
-            for key in keys:
-                self._recent(key, now).append(now)
+    def failed(self, db: Session, *keys: str) -> None:
+        """Record a failure (committed at once: the request then answers 401)."""
+        now = datetime.now(UTC)
+        db.execute(delete(LoginFailure).where(
+            LoginFailure.key.in_(keys), LoginFailure.ts <= now - timedelta(
+                seconds=self.window_s)))
+        db.add_all(LoginFailure(key=key, ts=now) for key in keys)
+        db.commit()
 
 
 def login(db: Session, limiter: LoginLimiter, name: str, password: str, client: str,
           lifetime: timedelta) -> tuple[User, ApiToken, str]:
-    keys = (f"user:{name}", f"addr:{client}")
-    limiter.check(*keys)
+    keys = (f"user:{name}"[:200], f"addr:{client}"[:200])
+    limiter.check(db, *keys)
     user = db.scalar(select(User).where(User.name == name))
     if user is None or not user.active or not verify_password(password, user.password_hash):
-        limiter.failed(*keys)
+        limiter.failed(db, *keys)
         raise Unauthorized("wrong user name or password")
     row, token = issue_token(db, user, "login", lifetime)
     return user, row, token

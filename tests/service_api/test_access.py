@@ -157,6 +157,16 @@ def test_login_and_its_rate_limit(api):
                          ).status_code == 401
     r = anon.post("/api/v1/auth/login", json={"name": "planner", "password": "planner-password"})
     assert r.status_code == 429 and int(r.headers["retry-after"]) > 0
+    # the count lives in the database: a second API process on it refuses too
+    from fastapi.testclient import TestClient
+
+    from service_api.app import create_app
+    from service_api.settings import ServiceApiSettings
+
+    with TestClient(create_app(ServiceApiSettings(database_url=api.url))) as other:
+        r = other.post("/api/v1/auth/login", json={"name": "planner",
+                                                   "password": "planner-password"})
+        assert r.status_code == 429
 
 
 def test_scope_limits_what_a_user_sees(api):
