@@ -56,6 +56,14 @@ class PreconditionFailed(Problem):
     status, slug, title = 412, "precondition-failed", "The resource has changed"
 
 
+def check_version(what: str, current: int, wanted: int | None) -> None:
+    """``If-Match`` named version ``wanted``; refuse with 412 if ``what`` has moved on."""
+    if wanted is not None and wanted != current:
+        raise PreconditionFailed(
+            f"{what} is at version {current}, not {wanted}: someone changed it since you "
+            "read it; GET it again and reapply your change")
+
+
 class Unauthorized(Problem):
     status, slug, title = 401, "unauthorized", "Authentication required"
 

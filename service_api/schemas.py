@@ -129,12 +129,6 @@ class ImportReport(BaseModel):
 
 
 # -- health and events ---------------------------------------------------------------------
-class HealthPublic(_Public):
-    ts: AwareDatetime
-    risk: float
-    detail: dict
-
-
 class HealthBucket(BaseModel):
     """One point of a downsampled history: the bucket's start, its highest and mean risk."""
 

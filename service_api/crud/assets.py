@@ -28,7 +28,7 @@ from contracts.ids import check_id
 from .. import schemas
 from ..access import Principal
 from ..paging import PageParams, order_by
-from ..problems import Conflict, NotFound, PreconditionFailed, Unprocessable
+from ..problems import Conflict, NotFound, Unprocessable, check_version
 from ..tables import Asset, UtcDateTime, WorkOrder
 from ..workflow import OPEN
 
@@ -174,9 +174,8 @@ def _sqlite_json(db: Session, q: Select, commercial: bool) -> bytes:
     return (text or "[]").encode()
 
 
-def get_asset(db: Session, asset_id: str, principal: Principal | None = None,
-              for_update: bool = False) -> Asset:
-    asset = db.get(Asset, asset_id, with_for_update=for_update)
+def get_asset(db: Session, asset_id: str, principal: Principal | None = None) -> Asset:
+    asset = db.get(Asset, asset_id)
     if asset is None or (principal is not None and not principal.sees_path(asset.path)):
         raise NotFound(f"asset {asset_id!r} is not registered; PUT /api/v1/assets/{asset_id} "
                        "first")
@@ -202,9 +201,8 @@ def upsert_asset(db: Session, asset_id: str, data: schemas.AssetWrite,
         db.add(asset)
     elif not principal.sees_path(asset.path):
         raise NotFound(f"asset {asset_id!r} is not registered")
-    elif if_match is not None and if_match != asset.version:
-        raise PreconditionFailed(f"asset {asset_id} is at version {asset.version}, not "
-                                 f"{if_match}: GET it again and reapply your change")
+    else:
+        check_version(f"asset {asset_id}", asset.version, if_match)
     for k, v in fields.items():
         if full or created or not getattr(asset, k):
             setattr(asset, k, v if v is not None else CLEARED.get(k, ""))  # null clears

@@ -17,7 +17,6 @@ from sqlalchemy.orm import Session
 
 from .. import schemas
 from ..access import Principal
-from ..problems import Unprocessable
 from ..tables import Asset, AssetEvent, HealthScore
 from . import assets as asset_crud
 
@@ -85,12 +84,6 @@ def _judge(db: Session, records: list, principal: Principal, max_future: timedel
         else:
             good.append(r)
     return good, rejected
-
-
-def check_not_future(ts: datetime, max_future: timedelta) -> None:
-    if ts > datetime.now(UTC) + max_future:
-        raise Unprocessable(f"ts {ts.isoformat()} is more than {max_future.total_seconds():g} "
-                            "s ahead of the server's clock; check the sender's clock")
 
 
 def add_scores(db: Session, records: list[schemas.HealthRecord], principal: Principal,

@@ -20,7 +20,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from .. import attachments, schemas, webhooks
 from ..access import Principal
 from ..paging import PageParams, order_by, paginate
-from ..problems import Conflict, Forbidden, NotFound, PreconditionFailed, Unprocessable
+from ..problems import Conflict, Forbidden, NotFound, Unprocessable, check_version
 from ..settings import ServiceApiSettings
 from ..tables import Asset, Attachment, Code, Labour, PartUsed, WorkOrder, WorkOrderEvent
 from ..workflow import (
@@ -208,13 +208,6 @@ def get(db: Session, order_id: int, principal: Principal) -> WorkOrder:
     return order
 
 
-def _check_version(order: WorkOrder, if_match: int | None) -> None:
-    if if_match is not None and if_match != order.version:
-        raise PreconditionFailed(
-            f"work order {order.id} is at version {order.version}, not {if_match}: someone "
-            "changed it since you read it; GET it again and reapply your change")
-
-
 def _commit_versioned(db: Session, order: WorkOrder) -> None:
     oid = order.id  # read before the flush: a failed flush expires the object
     try:
@@ -234,7 +227,7 @@ def transition(db: Session, order_id: int, data: schemas.TransitionCreate,
                principal: Principal, settings: ServiceApiSettings,
                if_match: int | None = None) -> WorkOrder:
     order = get(db, order_id, principal)
-    _check_version(order, if_match)
+    check_version(f"work order {order.id}", order.version, if_match)
     to, now = data.to, datetime.now(UTC)
     right = RIGHT_FOR.get(to)
     if right is not None and not principal.can(right):
@@ -293,7 +286,7 @@ def transition(db: Session, order_id: int, data: schemas.TransitionCreate,
 def update(db: Session, order_id: int, data: schemas.WorkOrderUpdate, principal: Principal,
            if_match: int | None) -> WorkOrder:
     order = get(db, order_id, principal)
-    _check_version(order, if_match)
+    check_version(f"work order {order.id}", order.version, if_match)
     if order.status == "closed":
         raise TransitionError(f"work order {order.id} is closed and cannot change; reopen it "
                               "with POST .../follow-ups")

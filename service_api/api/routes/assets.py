@@ -70,9 +70,10 @@ async def import_assets(request: Request, db: SessionDep, who: Allowed("assets.w
 def _one(db, who, settings, asset_id: str, data, record_type, add) -> schemas.BatchReport:
     """A single score or event: refused whole (404, 422) where a batch would reject it."""
     crud.get_asset(db, asset_id, who)
-    max_future = timedelta(seconds=settings.max_future_s)
-    health_crud.check_not_future(data.ts, max_future)
-    report = add(db, [record_type(asset_id=asset_id, **data.model_dump())], who, max_future)
+    report = add(db, [record_type(asset_id=asset_id, **data.model_dump())], who,
+                 timedelta(seconds=settings.max_future_s))
+    if report.rejected:  # the batch's reason (a time from the future), as a 422
+        raise Unprocessable(report.rejected[0].reason)
     db.commit()
     return report
 
