@@ -416,10 +416,12 @@ class Ingester:
     def _register_assets(self, admitted: dict[str, list[Admitted]]) -> None:
         """Tell the service API about new assets and their gateway, from its sender thread
         (``ApiClient.send``); the API fills only fields nobody has set."""
+        if self.api is None:
+            return
         for gateway, items in admitted.items():
             for it in items:
                 asset = it.sample.asset
-                if self.api is None or asset in self._known_assets:
+                if asset in self._known_assets:
                     continue
                 self._known_assets.add(asset)  # forgotten again if the call fails: retried
                 self.api.send(("asset", asset),
