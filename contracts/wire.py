@@ -1,12 +1,13 @@
 """The wire contract between edge agents and ingesters: topics and payloads.
 
 This module is the only thing the agent and the ingester share. Every message is
-JSON, carries the schema version ``v`` and the sending gateway's sequence number
-``seq`` (one counter per gateway, over every message it publishes, persisted with
-its spool) so that the ingester can detect gaps and duplicates instead of trusting
-MQTT QoS. ``stream`` names the spool that numbered the message: a gateway whose
-spool is replaced starts a new stream at seq 0, which is not mistaken for
-duplicates. Sample timestamps are the UTC time the edge read the device.
+JSON (telemetry may instead travel in the compact encoding of ``contracts.compact``,
+which ``decode_telemetry`` reads alike), carries the schema version ``v`` and the
+sending gateway's sequence number ``seq`` (one counter per gateway, over every message
+it publishes, persisted with its spool) so that the ingester can detect gaps and
+duplicates instead of trusting MQTT QoS. ``stream`` names the spool that numbered the
+message: a gateway whose spool is replaced starts a new stream at seq 0, which is not
+mistaken for duplicates. Sample timestamps are the UTC time the edge read the device.
 
 Topics (``{site}`` and ``{gateway}`` are single topic levels)::
 
@@ -27,8 +28,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
+from . import compact
 from .ids import ID_RULE, FastId, Id, check_id
 
 SCHEMA_VERSION = 1
@@ -99,18 +101,33 @@ class _Message(BaseModel):
         return self.model_dump_json().encode()
 
 
+WireInt = Annotated[int, Field(strict=True, ge=-(2**63), le=2**64 - 1)]
+WireFloat = Annotated[float, Field(allow_inf_nan=False)]
+Value = WireInt | WireFloat  # an integer register stays an integer, exact to 64 bits
+
+
 class Sample(BaseModel):
     """One poll of one asset: every signal that was read successfully, at one edge time.
 
-    Checked inside pydantic-core (no Python validator per sample: the ingester decodes
-    hundreds of thousands per second); ``_first_error`` words its errors.
+    ``values`` holds the signals read and sent; ``unchanged`` those read but not sent
+    because they are still within their deadband of the value last sent (report by
+    exception, see docs/wire-format.md). A signal in neither was not read.
+    Checked inside pydantic-core but for one cheap check; ``_first_error`` words errors.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     asset: FastId
     ts: AwareDatetime  # any UTC offset; the agent sends UTC
-    values: dict[FastId, Annotated[float, Field(allow_inf_nan=False)]] = Field(min_length=1)
+    values: dict[FastId, Value] = Field(default_factory=dict)
+    unchanged: list[FastId] = Field(default_factory=list, max_length=10_000,
+                                    exclude_if=lambda v: not v)
+
+    @model_validator(mode="after")
+    def _says_something(self) -> Sample:
+        if not self.values and not self.unchanged:
+            raise ValueError("a sample needs at least one value (or unchanged signal)")
+        return self
 
 
 class ReadingBatch(_Message):
@@ -118,6 +135,15 @@ class ReadingBatch(_Message):
 
     kind: Literal["telemetry"] = "telemetry"
     samples: list[Sample] = Field(min_length=1)
+
+    def to_compact(self, compress: bool = True) -> bytes:
+        """This batch in the compact encoding (``contracts.compact``), read back by
+        ``decode_telemetry`` like the JSON."""
+        return compact.encode(
+            {"gateway": self.gateway, "stream": self.stream, "seq": self.seq,
+             "sent_at": self.sent_at},
+            [{"asset": s.asset, "ts": s.ts, "values": s.values, "unchanged": s.unchanged}
+             for s in self.samples], compress)
 
 
 class AnomalyEvent(_Message):
@@ -187,7 +213,12 @@ class RefusedSample:
     reason: str
 
     def payload(self) -> bytes:
-        return json.dumps({**self.envelope, "samples": [self.sample]}, default=str).encode()
+        return json.dumps({**self.envelope, "samples": [self.sample]}, default=_jsonable
+                          ).encode()
+
+
+def _jsonable(o: object) -> object:
+    return o.isoformat() if isinstance(o, datetime) else str(o)
 
 
 @dataclass(frozen=True)
@@ -199,9 +230,14 @@ class DecodedTelemetry:
     seq: int
 
 
+_UNION_TAGS = ("constrained-int", "float")
+
+
 def _worded(err: dict) -> str:
     """One pydantic error as a sentence; the contract's own words for its constraints."""
-    where = ".".join(str(x) for x in err.get("loc", ()))
+    loc = [x for x in err.get("loc", ()) if x not in _UNION_TAGS]
+    err = {**err, "loc": tuple(loc)}
+    where = ".".join(str(x) for x in loc)
     kind, value = err.get("type"), err.get("input")
     if kind == "string_pattern_mismatch":
         text = f"{value!r} is not a valid id or topic level: {ID_RULE}"
@@ -221,6 +257,9 @@ def _first_error(exc: ValueError) -> str:
     if errors is None:
         return str(exc).splitlines()[0]
     found = errors()
+    # A value is an integer or a float: of the two errors for one bad value, word the
+    # float's (an integer is exact either way; "not finite" is what the sender needs).
+    found = [e for e in found if "constrained-int" not in e.get("loc", ())] or found
     more = f" (and {len(found) - 1} more)" if len(found) > 1 else ""
     return _worded(found[0]) + more
 
@@ -235,6 +274,8 @@ def decode_telemetry(topic: str, payload: bytes) -> DecodedTelemetry:
     site, gateway, kind = parse_topic(topic)
     if kind != "telemetry":
         raise WireError(f"topic {topic!r} is not a telemetry topic")
+    if compact.is_compact(payload):
+        return _decode_compact(topic, gateway, payload)
     try:  # the common case, all valid, in one pass
         whole = ReadingBatch.model_validate_json(payload)
     except ValueError:
@@ -253,6 +294,27 @@ def decode_telemetry(topic: str, payload: bytes) -> DecodedTelemetry:
         raise WireError(
             f"payload gateway {envelope.gateway!r} does not match topic gateway {gateway!r}"
         )
+    return _validate_samples(topic, envelope)
+
+
+def _decode_compact(topic: str, gateway: str, payload: bytes) -> DecodedTelemetry:
+    try:
+        head, samples = compact.decode(payload)
+    except compact.CompactError as exc:
+        raise WireError(f"compact telemetry payload on {topic!r}: {exc}") from exc
+    try:
+        envelope = _BatchEnvelope.model_validate({**head, "samples": samples})
+    except ValueError as exc:
+        raise WireError(f"telemetry payload on {topic!r} is invalid: {_first_error(exc)}") from exc
+    if envelope.gateway != gateway:
+        raise WireError(
+            f"payload gateway {envelope.gateway!r} does not match topic gateway {gateway!r}"
+        )
+    return _validate_samples(topic, envelope)
+
+
+def _validate_samples(topic: str, envelope: _BatchEnvelope) -> DecodedTelemetry:
+    """Each sample on its own: the bad ones refused with their reason, the rest kept."""
     good: list[Sample] = []
     refused: list[RefusedSample] = []
     head = envelope.model_dump(mode="json", exclude={"samples"})

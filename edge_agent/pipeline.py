@@ -34,6 +34,7 @@ from .metrics import AgentMetrics
 from .outputs.mqtt import MqttPublisher, PublishError
 from .outputs.spool import Spool
 from .processors.anomaly import Anomaly, AnomalyProcessor
+from .processors.report_by_exception import ReportByException
 from .settings import AgentSettings
 
 log = logging.getLogger(__name__)
@@ -59,6 +60,8 @@ class AgentCounters:
     bytes_published: int = 0
     publish_batches: int = 0
     publish_s_sum: float = 0.0
+    values_unchanged: int = 0  # read, within their deadband: sent as "unchanged"
+    samples_restored: int = 0  # read by the last run, batched by this one
     read_errors_by_device: Counter = field(default_factory=Counter)  # (asset, kind) -> n
 
     def as_dict(self) -> dict[str, int]:
@@ -89,6 +92,7 @@ class Agent:
         self.counters = AgentCounters()
         self.devices = open_devices(settings.devices)
         self.detector = AnomalyProcessor(settings.detector)
+        self.by_exception = ReportByException({d.asset: d.registers for d in settings.devices})
         self.spool = Spool(settings.spool.path, settings.spool.max_messages)
         self.offline: set[str] = set()  # devices that cannot be reached now
         self.metrics_port: int | None = None
@@ -101,8 +105,14 @@ class Agent:
             max_inflight=s.mqtt.max_inflight,
             will=(self._state, self._state_payload("offline")),
             on_connect=lambda pub: self._announce(pub, "online"))
-        self._pending: list[Sample] = []
-        self._pending_since = 0.0
+        # samples waiting for their batch, with their id in the spool's staging table
+        self._pending: list[tuple[int, Sample]] = [
+            (i, Sample.model_validate_json(item)) for i, item in self.spool.staged()]
+        self.counters.samples_restored = len(self._pending)
+        if self._pending:
+            log.info("agent %s: %d samples read before the last stop are batched now",
+                     s.gateway_id, len(self._pending))
+        self._pending_since = time.monotonic()
         self._last_error_log: dict[type, float] = {}
 
     def _state_payload(self, status: str) -> bytes:
@@ -133,6 +143,7 @@ class Agent:
             c.read_errors[type(err).__name__] += 1
             c.read_errors_by_device[err.asset, type(err).__name__] += 1
             self._log_error(err)
+        to_send = []
         for sample in sink.samples:
             c.samples_polled += 1
             c.values_polled += len(sample.values)
@@ -140,14 +151,19 @@ class Agent:
                 c.anomalies += 1
                 self.spool.append(self._events, partial(self._event_payload, a))
                 log.info("anomaly: %s %s=%.4g (|z|=%.1f)", a.asset, a.signal, a.value, a.score)
-        if sink.samples and not self._pending:
+            to_send.append(self.by_exception.filter(sample))
+        c.values_unchanged = self.by_exception.held
+        if to_send and not self._pending:
             self._pending_since = time.monotonic()
-        self._pending.extend(sink.samples)
+        ids = self.spool.stage([x.model_dump_json().encode() for x in to_send])
+        self._pending.extend(zip(ids, to_send, strict=True))
         return sink.samples
 
     def _batch_payload(self, samples: list[Sample], seq: int) -> bytes:
-        return ReadingBatch(gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
-                            sent_at=utcnow(), samples=samples).to_bytes()
+        batch = ReadingBatch(gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
+                             sent_at=utcnow(), samples=samples)
+        wire = self.settings.wire
+        return batch.to_compact(wire.compress) if wire.encoding == "compact" else batch.to_bytes()
 
     def _event_payload(self, a: Anomaly, seq: int) -> bytes:
         return AnomalyEvent(
@@ -171,7 +187,9 @@ class Agent:
         ):
             chunk = self._pending[: s.batch_max_samples]
             del self._pending[: s.batch_max_samples]
-            self.spool.append(self._telemetry, partial(self._batch_payload, chunk))
+            self.spool.append(self._telemetry, partial(self._batch_payload,
+                                                       [x for _, x in chunk]),
+                              unstage=[i for i, _ in chunk])
             self.counters.batches += 1
             self._pending_since = time.monotonic()
 

@@ -21,6 +21,8 @@ decode to 0 or 1.
 
 from __future__ import annotations
 
+import decimal
+import math
 import struct
 from typing import Literal
 
@@ -64,6 +66,19 @@ class RegisterSpec(BaseModel):
     scale: float = 1.0
     offset: float = 0.0
     unit: str = ""
+    deadband: float = Field(default=0.0, ge=0, allow_inf_nan=False, description=(
+        "report by exception: a value within this distance of the value last sent is not "
+        "sent again (marked unchanged) until max_interval_s has passed"))
+    deadband_pct: float = Field(default=0.0, ge=0, le=100, description=(
+        "the same, as a percentage of the value last sent"))
+    max_interval_s: float | None = Field(default=None, gt=0, allow_inf_nan=False, description=(
+        "heartbeat: send the value at least this often; set alone, a value is sent when it "
+        "changes at all (default with a deadband: 60 s)"))
+
+    @property
+    def by_exception(self) -> bool:
+        """Whether this register is reported by exception (deadband or heartbeat set)."""
+        return bool(self.deadband or self.deadband_pct or self.max_interval_s)
 
     @property
     def count(self) -> int:
@@ -95,8 +110,10 @@ def _reorder(words: list[int], order: str) -> list[int]:
 def decode(registers: list[int], spec: RegisterSpec) -> float | int:
     """Turn the registers of one signal into its engineering value (raw * scale + offset).
 
-    Without scale and offset an integer stays an integer, exact to 64 bits; the wire
-    carries JSON numbers, which the ingester reads as floats (exact to 2**53).
+    Without scale and offset an integer stays an integer, exact to 64 bits, and the wire
+    carries it exactly. A float32 reads as the shortest decimal that is the same float32;
+    a scaled value is rounded to the register's resolution (the decimals of the raw value
+    plus those of ``scale``), so -87 * 0.1 is -8.7, not -8.700000000000001.
     """
     fmt, count = _FORMAT[spec.dtype]
     if spec.dtype == "bool":
@@ -110,10 +127,45 @@ def decode(registers: list[int], spec: RegisterSpec) -> float | int:
     if any(not 0 <= r <= 0xFFFF for r in registers):
         raise RegisterError(f"{spec.name}: registers must be 0..65535, got {registers}")
     words = _reorder(list(registers), spec.order if count > 1 else _single(spec.order))
-    raw = struct.unpack(">" + fmt, struct.pack(f">{count}H", *words))[0]
+    packed = struct.pack(f">{count}H", *words)
+    raw = struct.unpack(">" + fmt, packed)[0]
+    if fmt == "f":
+        raw = _shortest_float32(raw, packed)
     if spec.scale == 1.0 and spec.offset == 0.0:
         return raw
-    return raw * spec.scale + spec.offset
+    if isinstance(raw, float) and not math.isfinite(raw):
+        return raw  # refused downstream as a non-finite value
+    return round(raw * spec.scale + spec.offset,
+                 min(15, _decimals(raw) + _decimals(spec.scale)) if spec.scale != 1.0
+                 else max(_decimals(raw), _decimals(spec.offset)))
+
+
+def _decimals(x: float | int) -> int:
+    """Digits after the point in the shortest decimal that reads back as ``x``.
+
+    >>> _decimals(0.1), _decimals(25), _decimals(1e-05), _decimals(1.5e3)
+    (1, 0, 5, 0)
+    """
+    if isinstance(x, int) or not math.isfinite(x):
+        return 0
+    exponent = decimal.Decimal(repr(x)).normalize().as_tuple().exponent
+    return max(0, -exponent) if isinstance(exponent, int) else 0
+
+
+def _shortest_float32(raw: float, packed: bytes) -> float:
+    """The float32 as the shortest decimal that reads back as the same float32
+    (7.59, not 7.590000152587891): what the device meant, and cheap to send.
+
+    >>> _shortest_float32(*((v := struct.unpack(">f", b := struct.pack(">f", 7.59))[0]), b))
+    7.59
+    """
+    if not math.isfinite(raw):
+        return raw
+    for digits in range(6, 10):
+        short = float(f"{raw:.{digits}g}")
+        if struct.pack(">f", short) == packed:
+            return short
+    return raw
 
 
 def encode(value: float, spec: RegisterSpec) -> list[int]:

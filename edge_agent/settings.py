@@ -45,6 +45,15 @@ class DetectorSettings(_Strict):
         description="counters and states, never scored")
 
 
+class WireSettings(_Strict):
+    """How telemetry is encoded (docs/wire-format.md); the ingester reads both."""
+
+    encoding: Literal["compact", "json"] = Field(default="compact", description=(
+        "compact: columnar binary, names once per message (a few bytes per value); json: "
+        "schema 1, readable, ~30-50 bytes per value"))
+    compress: bool = Field(default=True, description="deflate compact messages")
+
+
 class SerialSettings(_Strict):
     """A Modbus RTU line: the serial port and its framing (every device on it agrees)."""
 
@@ -102,6 +111,7 @@ class AgentSettings(_Strict):
     mqtt: MqttSettings = MqttSettings()
     spool: SpoolSettings = SpoolSettings()
     detector: DetectorSettings = DetectorSettings()
+    wire: WireSettings = WireSettings()
     devices: list[DeviceSettings] = Field(min_length=1)
 
     @model_validator(mode="after")

@@ -48,6 +48,7 @@ from .admission import Admitted, TimeWindow, admit
 from .api_client import ApiClient, ApiError
 from .dead_letters import DeadLetters
 from .device_state import DeviceStates
+from .held_values import HeldValues
 from .instance import Instance, claim_instance
 from .metrics import MetricsServer
 from .records import EventRecord
@@ -77,6 +78,8 @@ class IngestCounters:
     events_stored: int = 0  # anomaly events and gateway state changes
     scores: int = 0  # risk scores computed
     scores_not_stored: int = 0
+    values_held: int = 0  # "unchanged" values filled in with the value last sent
+    values_held_unknown: int = 0  # "unchanged" values never seen before: left out
     gateway_state: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
@@ -121,6 +124,7 @@ class Ingester:
         # Unbounded here, bounded by the broker: at most mqtt.queue_max unacked messages.
         self._queue: queue.SimpleQueue[mqtt.MQTTMessage] = queue.SimpleQueue()
         self.sequences = SeqTracker()
+        self.held = HeldValues()  # report by exception: the values "unchanged" stands for
         self.window = TimeWindow(settings.max_future_skew_s, settings.max_sample_age_s)
         self._known_assets: set[str] = set()
         self._gateway_assets: dict[str, set[str]] = {}  # assets seen behind each gateway
@@ -346,7 +350,16 @@ class Ingester:
         if decoded.batch is None:
             return
         good, refused_by_time = admit(decoded.batch, msg.topic, self.window, now)
-        admitted.setdefault(decoded.gateway, []).extend(good)
+        filled = []
+        for it in good:
+            sample = self.held.fill(it.sample)
+            if sample is it.sample:
+                filled.append(it)
+            elif sample is not None:
+                filled.append(Admitted(sample, it.topic, it.envelope))
+        self.counters.values_held = self.held.filled
+        self.counters.values_held_unknown = self.held.unknown
+        admitted.setdefault(decoded.gateway, []).extend(filled)
         for refused in refused_by_time:
             self._dead_letter(msg.topic, refused.payload(), refused.reason, "time_window")
 

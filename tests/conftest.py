@@ -155,3 +155,11 @@ def running_pipeline(loop_thread: LoopThread, fleet, ingester, agent_settings):
         ingest_stop.set()
         ingest_thread.join(15)
         loop_thread.run(server.stop())
+
+
+def f32(x: float) -> float:
+    """``x`` stored as a float32 and read back as the shortest decimal of that float32
+    (numpy's own shortest repr: independent of the agent's codec)."""
+    import numpy as np
+
+    return float(str(np.float32(x)))

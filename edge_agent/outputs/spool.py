@@ -5,6 +5,12 @@ Messages are appended with the gateway's next sequence number, read in order wit
 anything not committed is sent again after a restart. The spool is bounded: past
 ``max_messages`` the oldest messages are dropped, and counted in ``dropped``.
 
+Samples read but not yet in a message (waiting for their batch) are *staged* in the same
+file as they are read, without an fsync: they survive the agent being killed (SIGKILL,
+OOM killer, a crash), not a power cut. A batch is appended and its samples unstaged in
+one transaction, so a sample is never lost between the two nor sent twice; after a
+restart ``staged()`` hands back what the last run had read and not batched.
+
 >>> sp = Spool(":memory:", max_messages=10)
 >>> sp.append("t", lambda seq: f"m{seq}".encode()), sp.append("t", lambda seq: b"x")
 (0, 1)
@@ -44,6 +50,8 @@ class Spool:
             " payload BLOB NOT NULL)")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value INTEGER NOT NULL)")
+        self._db.execute(
+            "CREATE TABLE IF NOT EXISTS staged (id INTEGER PRIMARY KEY, item BLOB NOT NULL)")
         for key in ("next_seq", "dropped", "committed"):
             self._db.execute("INSERT OR IGNORE INTO meta VALUES (?, 0)", (key,))
         self._db.execute("INSERT OR IGNORE INTO meta VALUES ('stream', ?)",
@@ -72,15 +80,43 @@ class Spool:
         with self._lock:
             return self._db.execute("SELECT COUNT(*) FROM queue").fetchone()[0]
 
-    def append(self, topic: str, make_payload: Callable[[int], bytes]) -> int:
-        """Store one message built for the next sequence number; return that number."""
+    def stage(self, items: list[bytes]) -> list[int]:
+        """Keep items (samples waiting for their batch) until ``append(unstage=...)``;
+        written without an fsync: they survive a killed process, not a power cut."""
+        if not items:
+            return []
         with self._lock:
-            return self._append(topic, make_payload)
+            db = self._db
+            db.execute("PRAGMA synchronous=OFF")
+            try:
+                db.execute("BEGIN IMMEDIATE")
+                first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM staged").fetchone()[0]
+                ids = list(range(first, first + len(items)))
+                db.executemany("INSERT INTO staged VALUES (?, ?)", zip(ids, items, strict=True))
+                db.execute("COMMIT")
+            finally:
+                db.execute("PRAGMA synchronous=FULL")
+            return ids
 
-    def _append(self, topic: str, make_payload: Callable[[int], bytes]) -> int:
+    def staged(self) -> list[tuple[int, bytes]]:
+        """What is staged, oldest first (after a restart: what the last run left)."""
+        with self._lock:
+            return self._db.execute("SELECT id, item FROM staged ORDER BY id").fetchall()
+
+    def append(self, topic: str, make_payload: Callable[[int], bytes],
+               unstage: list[int] | tuple[int, ...] = ()) -> int:
+        """Store one message built for the next sequence number, and drop the staged items
+        it carries (``unstage``) in the same transaction; return that number."""
+        with self._lock:
+            return self._append(topic, make_payload, unstage)
+
+    def _append(self, topic: str, make_payload: Callable[[int], bytes],
+                unstage: list[int] | tuple[int, ...] = ()) -> int:
         db = self._db
         db.execute("BEGIN IMMEDIATE")
         try:
+            if unstage:
+                db.executemany("DELETE FROM staged WHERE id=?", [(i,) for i in unstage])
             seq = self._meta("next_seq")
             db.execute("INSERT INTO queue VALUES (?, ?, ?)", (seq, topic, make_payload(seq)))
             db.execute("UPDATE meta SET value=? WHERE key='next_seq'", (seq + 1,))

@@ -45,13 +45,28 @@ def test_roundtrip_every_dtype_and_order(dtype, order):
         regs = encode(value, spec)
         assert len(regs) == spec.count
         assert all(0 <= r <= 0xFFFF for r in regs)
-        assert decode(regs, spec) == value
+        if dtype == "float32":  # read as the shortest decimal of the same float32
+            assert struct.pack(">f", decode(regs, spec)) == struct.pack(">f", value)
+        else:
+            assert decode(regs, spec) == value
 
 
 def test_scale_and_offset():
     spec = RegisterSpec(name="t", address=0, dtype="int16", scale=0.01, offset=-50.0)
     assert encode(21.37, spec) == [7137]
-    assert decode([7137], spec) == pytest.approx(21.37)
+    assert decode([7137], spec) == 21.37  # exactly: rounded to the register's resolution
+
+
+def test_values_read_without_float_noise():
+    """-87 * 0.1 is -8.7, a float32 7.59 is 7.59: what the device meant, not binary noise."""
+    tenth = RegisterSpec(name="t", address=0, dtype="int16", scale=0.1)
+    assert repr(decode([(-87) & 0xFFFF], tenth)) == "-8.7"
+    f32 = RegisterSpec(name="f", address=0, dtype="float32")
+    assert repr(decode(encode(7.59, f32), f32)) == "7.59"
+    scaled_f32 = RegisterSpec(name="g", address=0, dtype="float32", scale=0.5, offset=-3.0)
+    assert repr(decode(encode(7.59, scaled_f32), scaled_f32)) == "7.59"
+    big = RegisterSpec(name="n", address=0, dtype="uint64")
+    assert decode([0xFFFF] * 4, big) == 2**64 - 1 and isinstance(decode([0xFFFF] * 4, big), int)
 
 
 def test_wrong_register_count_is_a_clear_error():

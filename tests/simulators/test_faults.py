@@ -1,6 +1,5 @@
 """Sensor and comms faults appear in what the agent reads exactly when configured."""
 
-import struct
 import time
 
 import pytest
@@ -16,10 +15,7 @@ from simulators.fleet import AssetConfig, FleetConfig
 from simulators.modbus_server import FleetServer
 from simulators.physics import Asset
 from tests.conftest import RecordingSink as Sink
-
-
-def f32(x: float) -> float:
-    return struct.unpack(">f", struct.pack(">f", x))[0]
+from tests.conftest import f32
 
 
 def poll_at(loop_thread, t_h: float, faults: list[dict], timeout_s: float = 2.0):

@@ -1,7 +1,6 @@
 """A running simulator serves every encoding exactly, over TCP and over RTU (a pty pair);
 the agent's Modbus input decodes it exactly."""
 
-import struct
 
 import pytest
 from pymodbus.client import AsyncModbusTcpClient
@@ -16,12 +15,9 @@ from simulators.fleet import AssetConfig, FleetConfig, RtuConfig
 from simulators.modbus_server import FleetServer
 from simulators.register_map import register_map
 from tests.conftest import RecordingSink as Sink
+from tests.conftest import f32
 
 T_H = 123.4  # frozen simulated time
-
-
-def f32(x: float) -> float:
-    return struct.unpack(">f", struct.pack(">f", x))[0]
 
 
 def expected(spec, value: float) -> float:
