@@ -19,13 +19,14 @@ from pymodbus.constants import ExcCodes
 from pymodbus.server import ModbusSerialServer, ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from edge_agent.registers import RegisterSpec, encode
+from edge_agent.registers import RegisterSpec
 
 from .clock import SimClock
 from .faults import CommsFaults, FaultConfig, apply_sensor_faults
 from .fleet import FleetConfig
 from .null_modem import NullModem
 from .physics import Asset
+from .register_codec import encode
 from .register_map import register_map
 
 log = logging.getLogger(__name__)

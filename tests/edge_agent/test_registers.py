@@ -86,3 +86,31 @@ def test_spec_validation():
         RegisterSpec(name="v", address=65535, dtype="float32")
     with pytest.raises(ValueError, match="scale must not be 0"):
         RegisterSpec(name="v", address=0, scale=0)
+
+
+# Register images written by hand, as meter and PLC manuals print them: a read holding
+# registers response PDU (function 3, byte count, data), and the value it means.
+MANUAL_EXAMPLES = [
+    # 230.0 V as an IEEE 754 float32, big-endian (e.g. a power meter's phase voltage)
+    ("03 04 43 66 00 00", dict(dtype="float32"), 230.0),
+    # the same value with the words swapped, as many PLCs store floats
+    ("03 04 00 00 43 66", dict(dtype="float32", order="CDAB"), 230.0),
+    # 123456789 Wh as uint32, low word first (a flow or energy counter)
+    ("03 04 CD 15 07 5B", dict(dtype="uint32", order="CDAB"), 123456789),
+    # -12.5 degC as int16 in tenths
+    ("03 02 FF 83", dict(dtype="int16", scale=0.1), -12.5),
+    # 2**40 + 5 as int64 over four registers, big-endian
+    ("03 08 00 00 01 00 00 00 00 05", dict(dtype="int64"), 2**40 + 5),
+]
+
+
+@pytest.mark.parametrize(("frame", "spec", "value"), MANUAL_EXAMPLES)
+def test_decodes_register_images_written_by_hand(frame, spec, value):
+    data = bytes.fromhex(frame)
+    assert data[0] == 3 and data[1] == len(data) - 2
+    registers = [data[i] << 8 | data[i + 1] for i in range(2, len(data), 2)]
+    spec = RegisterSpec(name="x", address=0, **spec)
+    assert decode(registers, spec) == value
+    from simulators.register_codec import encode as plant_encode  # the plant's own encoder
+
+    assert plant_encode(value, spec) == registers
