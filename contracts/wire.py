@@ -156,7 +156,13 @@ class AnomalyEvent(_Message):
     value: float
     score: float
     threshold: float
-    detector: str
+    detector: str = Field(max_length=64, description=(
+        "which detector: ewma_zscore, robust_z, drift, rate_of_change, stuck, out_of_range, "
+        "multivariate_t2"))
+    signals: list[TopicLevel] = Field(default_factory=list, max_length=64, description=(
+        "every signal the evidence points at, strongest first (multivariate)"))
+    window_start: UtcTime | None = Field(default=None, description=(
+        "the evidence runs from here to ts (a drift's start, a stuck run's first value)"))
 
 
 class GatewayState(_Message):

@@ -8,7 +8,8 @@ flag):
 - precision, recall and F1 over rows;
 - the share of labelled episodes (runs of labelled rows) with at least one flag;
 - false alarms: episodes of flagged rows that touch no labelled row, per unit-day
-  (per 100 unit-cycles when time counts cycles).
+  (per 100 unit-cycles when time counts cycles), and per sensor-day (each scored sensor
+  with data in a unit counts once per day of that unit's history).
 
 ``fit`` tries a small grid of ``alpha`` and ``threshold`` and keeps the best F1.
 """
@@ -67,7 +68,7 @@ def score(data: Dataset, settings: DetectorSettings, sensors: list[str]) -> dict
     hours = data.time_unit == "h"
     tp = fp = fn = 0
     episodes = caught = false = 0
-    exposure = 0.0
+    exposure = sensor_exposure = 0.0
     for run in runs:
         f = flags(run, sensors, settings, hours)
         y = run.label == 1  # type: ignore[operator]
@@ -78,16 +79,22 @@ def score(data: Dataset, settings: DetectorSettings, sensors: list[str]) -> dict
             episodes += 1
             caught += bool(f[a: b + 1].any())
         false += sum(1 for a, b in _episodes(f) if not y[a: b + 1].any())
-        exposure += float(run.time[-1] - run.time[0])
+        span = float(run.time[-1] - run.time[0])
+        exposure += span
+        sensor_exposure += span * sum(
+            1 for s in sensors if s in run.signals and np.isfinite(run.signals[s]).any())
     precision = tp / (tp + fp) if tp + fp else 0.0
     recall = tp / (tp + fn) if tp + fn else 0.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
     per = exposure / 24.0 if hours else exposure / 100.0
+    per_sensor = sensor_exposure / 24.0 if hours else sensor_exposure / 100.0
     return {"precision": precision, "recall": recall, "f1": f1,
             "episodes": episodes, "episodes_caught_share": caught / episodes if episodes else
             float("nan"), "false_alarms": false,
             ("false_alarms_per_unit_day" if hours else "false_alarms_per_100_unit_cycles"):
-            false / max(per, 1e-9)}
+            false / max(per, 1e-9),
+            ("false_alarms_per_sensor_day" if hours else "false_alarms_per_100_sensor_cycles"):
+            false / max(per_sensor, 1e-9)}
 
 
 def detector_sensors(data: Dataset, settings: DetectorSettings) -> list[str]:

@@ -31,3 +31,7 @@ class DeviceException(DeviceError):
 
 class DecodeError(DeviceError):
     """Registers were read but do not decode to a usable value."""
+
+
+class DetectError(ValueError):
+    """A CSV cannot be replayed through the detectors (``forewarn detect``)."""

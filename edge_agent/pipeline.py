@@ -150,7 +150,8 @@ class Agent:
             for a in self.detector.process(sample):
                 c.anomalies += 1
                 self.spool.append(self._events, partial(self._event_payload, a))
-                log.info("anomaly: %s %s=%.4g (|z|=%.1f)", a.asset, a.signal, a.value, a.score)
+                log.info("anomaly: %s %s=%.4g (%s %.1f >= %.1f)", a.asset, a.signal, a.value,
+                         a.detector, a.score, a.threshold)
             to_send.append(self.by_exception.filter(sample))
         c.values_unchanged = self.by_exception.held
         if to_send and not self._pending:
@@ -169,7 +170,8 @@ class Agent:
         return AnomalyEvent(
             gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
             sent_at=utcnow(), asset=a.asset, signal=a.signal, ts=a.sample.ts, value=a.value,
-            score=a.score, threshold=a.threshold, detector=self.detector.detector_name,
+            score=a.score, threshold=a.threshold, detector=a.detector, signals=list(a.signals),
+            window_start=a.window_start,
         ).to_bytes()
 
     def _log_error(self, err: DeviceError) -> None:

@@ -29,11 +29,38 @@ class SpoolSettings(_Strict):
     publish_batch: int = Field(default=100, ge=1, le=1000)
 
 
+DETECTORS = ("ewma_zscore", "robust_z", "drift", "rate_of_change", "stuck", "out_of_range",
+             "multivariate_t2")
+
+
 class DetectorSettings(_Strict):
+    """The agent's local detectors (edge_agent/detectors.py; docs/models.md)."""
+
     enabled: bool = True
-    alpha: float = Field(default=0.05, gt=0, lt=1)
-    warmup: int = Field(default=30, ge=2)
-    threshold: float = Field(default=6.0, gt=0, description="|z| that raises an anomaly")
+    detectors: list[Literal[DETECTORS]] = Field(  # type: ignore[valid-type]
+        default_factory=lambda: list(DETECTORS), description="which detectors run")
+    warmup: int = Field(default=30, ge=2, description="values learnt before a detector scores")
+    alpha: float = Field(default=0.05, gt=0, lt=1, description="ewma_zscore: EWMA weight")
+    threshold: float = Field(default=6.0, gt=0, description="ewma_zscore: |z| that flags")
+    robust_window: int = Field(default=60, ge=5, le=10_000,
+                               description="robust_z: values in the median/MAD window")
+    robust_threshold: float = Field(default=12.0, gt=0, description="robust_z: flags at")
+    drift_alpha: float = Field(default=0.1, gt=0, lt=1, description=(
+        "drift: how fast its baseline follows (slower than a fault drifts, faster than wear)"))
+    drift_k: float = Field(default=3.0, ge=0, description="drift: CUSUM slack, in sigmas")
+    drift_threshold: float = Field(default=15.0, gt=0, description="drift: CUSUM that flags")
+    rate_threshold: float = Field(default=20.0, gt=0, description=(
+        "rate_of_change: a change this many times the typical change flags"))
+    stuck_samples: int = Field(default=6, ge=2, description=(
+        "stuck: the shortest exact repeat that flags (longer if the signal was seen to "
+        "repeat longer)"))
+    ranges: dict[str, tuple[float, float]] = Field(default_factory=dict, description=(
+        "out_of_range: signal -> [low, high]; outside flags"))
+    multivariate_threshold: float = Field(default=10.0, gt=0, description=(
+        "multivariate_t2: the T² of the asset's signals, as a z, that flags"))
+    multivariate_max_signals: int = Field(default=16, ge=2, le=64)
+    adapt_after: int = Field(default=360, ge=1, description=(
+        "a signal flagged this many values in a row is learnt again (a new normal level)"))
     realert_s: float = Field(default=60.0, ge=0, description="repeat an ongoing alarm after")
     run_signal: str | None = Field(default=RUN_SIGNAL,
                                    description="0 = machine stopped: its samples are not scored")
@@ -43,6 +70,13 @@ class DetectorSettings(_Strict):
         default_factory=lambda: ["run_hours", "starts", "energy_kwh", RUN_SIGNAL, "run_command",
                                  "tripped"],
         description="counters and states, never scored")
+
+    @model_validator(mode="after")
+    def _ranges_ordered(self) -> DetectorSettings:
+        for name, (low, high) in self.ranges.items():
+            if not low < high:
+                raise ValueError(f"detector.ranges.{name}: low {low} must be below high {high}")
+        return self
 
 
 class WireSettings(_Strict):

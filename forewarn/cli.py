@@ -306,6 +306,43 @@ def _model_detectors(args: argparse.Namespace) -> int:
     return 0
 
 
+def _detect(args: argparse.Namespace) -> int:
+    import tomllib
+
+    from edge_agent.detect_csv import detect_csv, print_progress
+    from edge_agent.settings import DetectorSettings
+
+    settings = DetectorSettings()
+    if args.config:
+        try:
+            doc = tomllib.loads(Path(args.config).read_text())
+        except (OSError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(f"config file {args.config}: {exc}") from exc
+        settings = load_config(DetectorSettings, None, **doc.get("detector", doc))
+    report = detect_csv(args.data, args.out, settings, time_col=args.time_col,
+                        asset_col=args.asset_col, time_unit=args.time_unit,
+                        progress=None if args.quiet else print_progress)
+    if not args.quiet:
+        print(file=sys.stderr)
+    lay = report.layout
+    assert lay is not None
+    print(f"{report.rows:,} rows, {len(lay.sensors)} sensors scored "
+          f"({', '.join(lay.sensors[:8])}{' ...' if len(lay.sensors) > 8 else ''}); "
+          f"time column {lay.time!r} ({lay.time_unit}), asset column {lay.asset!r}")
+    if lay.ignored:
+        print(f"not scored: {', '.join(lay.ignored)}")
+    print(f"{report.flagged:,} rows flagged ({report.flagged / report.rows:.2%}): "
+          + (", ".join(f"{k} {v:,}" for k, v in report.by_detector.most_common()) or "none"))
+    if report.unreadable_cells:
+        print(f"{report.unreadable_cells:,} cells were not numbers: read as missing")
+    if report.metrics:
+        m = report.metrics
+        print(f"against {lay.label!r}: precision {m['precision']:.3f}, recall "
+              f"{m['recall']:.3f}, F1 {m['f1']:.3f}")
+    print(f"written to {args.out} (columns score, anomaly, detector appended)")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="forewarn", description=__doc__)
     p.add_argument("-v", "--verbose", action="store_true", help="debug logging")
@@ -351,6 +388,18 @@ def build_parser() -> argparse.ArgumentParser:
     s.add_argument("--out-dir", default="docs/img")
     s.add_argument("--seed", type=int, default=7)
     s.set_defaults(func=_simulate_plot)
+
+    dt = sub.add_parser("detect", help="replay a CSV through the agent's detectors; write a "
+                        "score and an anomaly flag per row")
+    dt.add_argument("--data", required=True, help="CSV: a time column, one column per sensor")
+    dt.add_argument("--out", required=True, help="the same CSV with score, anomaly, detector")
+    dt.add_argument("--config", help="agent.toml (its [detector] table) or a detector table")
+    dt.add_argument("--time-col", help="the time column (default: found by name or content)")
+    dt.add_argument("--asset-col", help="the asset column (default: found by name, if any)")
+    dt.add_argument("--time-unit", choices=("auto", "s", "h", "datetime"), default="auto",
+                    help="numeric times are seconds unless the column says hours")
+    dt.add_argument("--quiet", action="store_true", help="no progress on stderr")
+    dt.set_defaults(func=_detect)
 
     a = sub.add_parser("agent", help="run the edge agent")
     a.add_argument("--config", required=True, help="agent TOML")
@@ -481,11 +530,12 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     setup_logging(args.verbose)
+    from edge_agent.errors import DetectError
     from models.errors import DatasetError, ModelLoadError  # no numpy or scikit-learn
 
     try:
         return args.func(args)
-    except (ConfigError, DatasetError, ModelLoadError) as exc:
+    except (ConfigError, DatasetError, ModelLoadError, DetectError) as exc:
         print(f"forewarn {args.command}: {exc}", file=sys.stderr)
         return 2
     except ModuleNotFoundError as exc:

@@ -32,7 +32,10 @@ class EventRecord(NamedTuple):
                        message.asset, "anomaly",
                        {"signal": message.signal, "value": message.value,
                         "score": message.score, "threshold": message.threshold,
-                        "detector": message.detector})
+                        "detector": message.detector,
+                        **({"signals": ",".join(message.signals)} if message.signals else {}),
+                        **({"window_start": message.window_start.isoformat()}
+                           if message.window_start else {})})
         return cls(_ns(message.sent_at.timestamp(), message.sent_at.microsecond),
                    message.gateway, "", "gateway_state",
                    {"status": message.status,  # numeric too: VictoriaMetrics drops strings
