@@ -32,6 +32,13 @@ def test_the_agent_install_has_no_server_or_model_packages(tmp_path):
     r = subprocess.run([str(forewarn), "agent", "--help"], capture_output=True, text=True,
                        timeout=60, cwd=tmp_path)
     assert r.returncode == 0 and "--config" in r.stdout
+    # forewarn detect runs the agent's detectors on a CSV with the agent's install alone
+    (tmp_path / "in.csv").write_text("time,temp\n" + "".join(
+        f"{i},{20 + (i % 7) * 0.1 + (30 if i == 150 else 0):.1f}\n" for i in range(200)))
+    r = subprocess.run([str(forewarn), "detect", "--data", "in.csv", "--out", "out.csv",
+                        "--quiet"], capture_output=True, text=True, timeout=60, cwd=tmp_path)
+    assert r.returncode == 0, r.stderr[-2000:]
+    assert ",1," in (tmp_path / "out.csv").read_text().splitlines()[151]  # the jump at 150
     # the other parts say which extra they need instead of a traceback
     r = subprocess.run([str(forewarn), "api"], capture_output=True, text=True, timeout=60,
                        cwd=tmp_path)
