@@ -138,7 +138,12 @@ class _Reader:
 
 # -- columns -----------------------------------------------------------------------
 def _decimal(v: float) -> tuple[int, int]:
-    sign, digits, exponent = decimal.Decimal(repr(v)).as_tuple()
+    """(mantissa, exponent) of the shortest decimal that reads back as ``v``."""
+    text = repr(v)
+    if "e" not in text and "n" not in text:  # plain "-8.7", "25.0": the common case
+        whole, _, frac = text.partition(".")
+        return int(whole + frac), -len(frac)
+    sign, digits, exponent = decimal.Decimal(text).as_tuple()
     m = 0
     for d in digits:
         m = m * 10 + d

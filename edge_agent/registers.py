@@ -22,6 +22,7 @@ decode to 0 or 1.
 from __future__ import annotations
 
 import decimal
+import functools
 import math
 import struct
 from typing import Literal
@@ -135,9 +136,16 @@ def decode(registers: list[int], spec: RegisterSpec) -> float | int:
         return raw
     if isinstance(raw, float) and not math.isfinite(raw):
         return raw  # refused downstream as a non-finite value
+    raw_digits = 0 if isinstance(raw, int) else _decimals(raw)
     return round(raw * spec.scale + spec.offset,
-                 min(15, _decimals(raw) + _decimals(spec.scale)) if spec.scale != 1.0
-                 else max(_decimals(raw), _decimals(spec.offset)))
+                 min(15, raw_digits + _constant_decimals(spec.scale)) if spec.scale != 1.0
+                 else max(raw_digits, _constant_decimals(spec.offset)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _constant_decimals(x: float) -> int:
+    """``_decimals`` of a register's scale or offset (a handful per map: cached)."""
+    return _decimals(x)
 
 
 def _decimals(x: float | int) -> int:

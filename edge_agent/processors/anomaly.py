@@ -45,7 +45,7 @@ class Anomaly:
         return self.score / self.threshold
 
 
-@dataclass
+@dataclass(slots=True)
 class _Watch:
     """One signal's detectors and the evidence they keep."""
 
