@@ -17,11 +17,13 @@ zigzag varint, ``str`` uv length + UTF-8)::
       uv n_groups, per group:
         uv asset (name index), uv n_cols, n_cols x uv signal (name index)
         n_cols x column kind: uv 0 integer | uv 1 decimal + sv exponent | uv 2 float64
+                              | uv 3 text
         uv n_rows, per row:
           sv ts delta (us, from the previous row; the first from base_ts_us)
           ceil(n_cols / 4) bytes: 2 bits per column, 0 absent, 1 value, 2 unchanged
           per column marked 1: integer sv delta from the column's previous value;
-          decimal sv delta of mantissa (value = mantissa * 10**exponent); float64 8 bytes
+          decimal sv delta of mantissa (value = mantissa * 10**exponent); float64 8 bytes;
+          text str (``texts``)
 
 Decoding returns plain dicts; ``contracts.wire.decode_telemetry`` validates them with the
 same rules as JSON, sample by sample.
@@ -48,7 +50,7 @@ MAGIC = b"\xf5\x02"
 ENCODING = 2
 _DEFLATED = 1
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_INT, _DECIMAL, _FLOAT64 = 0, 1, 2
+_INT, _DECIMAL, _FLOAT64, _TEXT = 0, 1, 2, 3
 _ABSENT, _VALUE, _UNCHANGED = 0, 1, 2
 _MAX_MANTISSA = 2**63
 _F64 = struct.Struct("<d")
@@ -170,7 +172,7 @@ def _column_kind(values: list[Any]) -> tuple[int, int, list[int]]:
 def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bool = True
            ) -> bytes:
     """Encode a batch: ``envelope`` has gateway, stream, seq, sent_at; each sample has
-    asset, ts, values and (optionally) unchanged."""
+    asset, ts, values and (optionally) unchanged and texts."""
     names: dict[str, int] = {}
 
     def name(s: str) -> int:
@@ -181,7 +183,7 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
 
     groups: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = {}
     for s in samples:
-        cols = tuple(sorted({*s["values"], *s.get("unchanged", ())}))
+        cols = tuple(sorted({*s["values"], *s.get("unchanged", ()), *s.get("texts", ())}))
         groups.setdefault((s["asset"], cols), []).append(s)
     base = min((_us(s["ts"]) for s in samples), default=0)
     body = bytearray()
@@ -192,6 +194,10 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
             _uv(body, name(c))
         kinds = []
         for c in cols:
+            if any(c in r.get("texts", ()) for r in rows):
+                kinds.append((_TEXT, iter(())))
+                _uv(body, _TEXT)
+                continue
             kind, exponent, ints = _column_kind([r["values"][c] for r in rows
                                                  if c in r["values"]] or [0])
             kinds.append((kind, iter(ints)))
@@ -206,15 +212,21 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
             _sv(body, ts - previous_ts)
             previous_ts = ts
             values, unchanged = r["values"], set(r.get("unchanged", ()))
+            texts = r.get("texts") or {}
             bits = bytearray((len(cols) + 3) // 4)
             for j, c in enumerate(cols):
-                state = _VALUE if c in values else _UNCHANGED if c in unchanged else _ABSENT
+                state = (_VALUE if c in values or c in texts else
+                         _UNCHANGED if c in unchanged else _ABSENT)
                 bits[j >> 2] |= state << ((j & 3) * 2)
             body += bits
             for j, c in enumerate(cols):
+                kind, ints = kinds[j]
+                if kind == _TEXT:
+                    if c in texts:
+                        _str(body, texts[c])
+                    continue
                 if c not in values:
                     continue
-                kind, ints = kinds[j]
                 if kind == _FLOAT64:
                     body += _F64.pack(float(values[c]))
                 else:
@@ -283,7 +295,7 @@ def decode(payload: bytes, max_size: int = 64 * 1024 * 1024
         kinds: list[tuple[int, int]] = []
         for c in cols:
             kind = r.uv()
-            if kind not in (_INT, _DECIMAL, _FLOAT64):
+            if kind not in (_INT, _DECIMAL, _FLOAT64, _TEXT):
                 raise CompactError(f"malformed: column {c!r} has unknown kind {kind}")
             kinds.append((kind, r.sv() if kind == _DECIMAL else 0))
         ts = base
@@ -294,12 +306,16 @@ def decode(payload: bytes, max_size: int = 64 * 1024 * 1024
             bits = r.take(width)
             values: dict[str, Any] = {}
             unchanged: list[str] = []
+            texts: dict[str, str] = {}
             for j, c in enumerate(cols):
                 state = (bits[j >> 2] >> ((j & 3) * 2)) & 3
                 if state == _UNCHANGED:
                     unchanged.append(c)
                 elif state == _VALUE:
                     kind, exponent = kinds[j]
+                    if kind == _TEXT:
+                        texts[c] = r.str()
+                        continue
                     if kind == _FLOAT64:
                         values[c] = _F64.unpack(r.take(8))[0]
                         continue
@@ -308,7 +324,7 @@ def decode(payload: bytes, max_size: int = 64 * 1024 * 1024
                 elif state != _ABSENT:
                     raise CompactError(f"malformed: column {c!r} has unknown state {state}")
             samples.append({"asset": asset, "ts": _time(ts), "values": values,
-                            "unchanged": unchanged})
+                            "unchanged": unchanged, **({"texts": texts} if texts else {})})
     if r.pos != len(body):
         raise CompactError(f"malformed: {len(body) - r.pos} bytes after the last group")
     return envelope, samples

@@ -12,7 +12,7 @@ mistaken for duplicates. Sample timestamps are the UTC time the edge read the de
 Topics (``{site}`` and ``{gateway}`` are single topic levels)::
 
     forewarn/v1/{site}/{gateway}/telemetry   ReadingBatch   QoS 1
-    forewarn/v1/{site}/{gateway}/events      AnomalyEvent   QoS 1
+    forewarn/v1/{site}/{gateway}/events      AnomalyEvent | DeviceEvent (by ``kind``)  QoS 1
     forewarn/v1/{site}/{gateway}/state       GatewayState   QoS 1, retained, also the last will
 
 >>> telemetry_topic("plant-a", "gw-01")
@@ -28,7 +28,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    model_validator,
+)
 
 from . import compact
 from .ids import ID_RULE, FastId, Id, check_id
@@ -122,10 +130,13 @@ class Sample(BaseModel):
     values: dict[FastId, Value] = Field(default_factory=dict)
     unchanged: list[FastId] = Field(default_factory=list, max_length=10_000,
                                     exclude_if=lambda v: not v)
+    texts: dict[FastId, Annotated[str, Field(max_length=246)]] = Field(
+        default_factory=dict, exclude_if=lambda v: not v,
+        description="string registers (serial numbers, alarm texts), apart from numbers")
 
     @model_validator(mode="after")
     def _says_something(self) -> Sample:
-        if not self.values and not self.unchanged:
+        if not self.values and not self.unchanged and not self.texts:
             raise ValueError("a sample needs at least one value (or unchanged signal)")
         return self
 
@@ -142,8 +153,8 @@ class ReadingBatch(_Message):
         return compact.encode(
             {"gateway": self.gateway, "stream": self.stream, "seq": self.seq,
              "sent_at": self.sent_at},
-            [{"asset": s.asset, "ts": s.ts, "values": s.values, "unchanged": s.unchanged}
-             for s in self.samples], compress)
+            [{"asset": s.asset, "ts": s.ts, "values": s.values, "unchanged": s.unchanged,
+              "texts": s.texts} for s in self.samples], compress)
 
 
 class AnomalyEvent(_Message):
@@ -165,18 +176,33 @@ class AnomalyEvent(_Message):
         "the evidence runs from here to ts (a drift's start, a stuck run's first value)"))
 
 
+class DeviceEvent(_Message):
+    """A device behind the gateway stopped answering (``offline``) or answers again."""
+
+    kind: Literal["device"] = "device"
+    asset: TopicLevel
+    status: Literal["online", "offline"]
+    ts: UtcTime
+    reason: str = Field(default="", max_length=200, description="why it is offline")
+
+
 class GatewayState(_Message):
-    """Gateway birth/death and counters; published retained, and as the MQTT last will."""
+    """Gateway birth/death and counters; published retained, and as the MQTT last will.
+
+    ``devices`` holds each device's link state as the gateway last saw it."""
 
     kind: Literal["state"] = "state"
     status: Literal["online", "offline"]
     counters: dict[str, int] = Field(default_factory=dict)
+    devices: dict[TopicLevel, Literal["online", "offline"]] = Field(default_factory=dict)
 
 
-Message = ReadingBatch | AnomalyEvent | GatewayState
-_BY_KIND: dict[str, type[_Message]] = {
+Message = ReadingBatch | AnomalyEvent | DeviceEvent | GatewayState
+_EVENTS: TypeAdapter[AnomalyEvent | DeviceEvent] = TypeAdapter(
+    Annotated[AnomalyEvent | DeviceEvent, Field(discriminator="kind")])
+_BY_KIND: dict[str, type[_Message] | TypeAdapter] = {
     "telemetry": ReadingBatch,
-    "events": AnomalyEvent,
+    "events": _EVENTS,
     "state": GatewayState,
 }
 
@@ -189,7 +215,8 @@ def decode_message(topic: str, payload: bytes) -> Message:
     site, gateway, kind = parse_topic(topic)
     model = _BY_KIND[kind]
     try:
-        message = model.model_validate_json(payload)
+        message = (model.validate_json(payload) if isinstance(model, TypeAdapter)
+                   else model.model_validate_json(payload))
     except ValueError as exc:  # pydantic.ValidationError is a ValueError
         raise WireError(f"{kind} payload on {topic!r} is invalid: {_first_error(exc)}") from exc
     if message.gateway != gateway:

@@ -18,6 +18,7 @@ from functools import partial
 
 from contracts.wire import (
     AnomalyEvent,
+    DeviceEvent,
     GatewayState,
     ReadingBatch,
     Sample,
@@ -120,7 +121,10 @@ class Agent:
         return GatewayState(gateway=self.settings.gateway_id, seq=max(0, self.spool.next_seq - 1),
                             stream=self.spool.stream, sent_at=utcnow(), status=status,  # type: ignore[arg-type]
                             counters={**self.counters.as_dict(),
-                                      "devices_offline": len(self.offline)}).to_bytes()
+                                      "devices_offline": len(self.offline)},
+                            devices={d.settings.asset: "offline" if d.settings.asset in
+                                     self.offline else "online" for d in self.devices}
+                            ).to_bytes()
 
     def _announce(self, pub: MqttPublisher, status: str, wait_s: float = 0.0) -> None:
         try:
@@ -174,6 +178,11 @@ class Agent:
             window_start=a.window_start,
         ).to_bytes()
 
+    def _device_payload(self, asset: str, status: str, reason: str, seq: int) -> bytes:
+        return DeviceEvent(gateway=self.settings.gateway_id, seq=seq, stream=self.spool.stream,
+                           sent_at=utcnow(), asset=asset, status=status,  # type: ignore[arg-type]
+                           ts=utcnow(), reason=reason).to_bytes()
+
     def _log_error(self, err: DeviceError) -> None:
         now = time.monotonic()
         if now - self._last_error_log.get(type(err), 0.0) >= 10.0:
@@ -211,14 +220,19 @@ class Agent:
             self._take(sink)
             self.flush()
             offline = any(isinstance(e, DeviceOffline) for e in sink.errors) and not sink.samples
-            if offline != (asset in self.offline):  # a transition: log it, restate the gateway
+            if offline != (asset in self.offline):  # a transition: log it, send it, restate
+                reason = ""
                 if offline:
                     self.offline.add(asset)
+                    reason = str(next(e for e in sink.errors if isinstance(e, DeviceOffline)))
                     log.warning("device %s offline (%s); retrying with backoff", asset,
                                 device.where)
                 else:
                     self.offline.discard(asset)
                     log.warning("device %s back online", asset)
+                self.spool.append(self._events, partial(
+                    self._device_payload, asset, "offline" if offline else "online",
+                    reason[:200]))
                 await self._republish_state()
             failures = failures + 1 if offline else 0
             # reconnect with exponential backoff and jitter: 1, 2, 4 ... intervals

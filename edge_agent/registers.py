@@ -8,6 +8,14 @@ reversed for ``CDAB``/``DCBA``, bytes swapped inside words for ``BADC``/``DCBA``
 Coils and discrete inputs hold one bit each: their dtype is ``bool`` and they
 decode to 0 or 1.
 
+A ``string`` spans ``length`` registers, two characters each, the first in the high byte
+(``ABCD``; ``BADC`` swaps the bytes of each word, as some PLCs store text; ``CDAB`` and
+``DCBA`` also reverse the word order); NULs and spaces at the end are padding.
+
+>>> decode_text([0x5345, 0x522D, 0x3432, 0x0000],
+...             RegisterSpec(name="serial", address=0, dtype="string", length=4))
+'SER-42'
+
 >>> decode([0x41C8, 0x0000], RegisterSpec(name="t", address=0, dtype="float32", order="ABCD"))
 25.0
 >>> decode([0x0000, 0x41C8], RegisterSpec(name="t", address=0, dtype="float32", order="CDAB"))
@@ -32,7 +40,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from contracts.ids import ID_PATTERN
 
 Dtype = Literal["bool", "int16", "uint16", "int32", "uint32", "int64", "uint64", "float32",
-                "float64"]
+                "float64", "string"]
 Order = Literal["ABCD", "CDAB", "BADC", "DCBA"]
 Table = Literal["holding", "input", "coil", "discrete"]
 BIT_TABLES = ("coil", "discrete")
@@ -67,6 +75,8 @@ class RegisterSpec(BaseModel):
     scale: float = 1.0
     offset: float = 0.0
     unit: str = ""
+    length: int | None = Field(default=None, ge=1, le=123, description=(
+        "string: how many registers (two characters each)"))
     deadband: float = Field(default=0.0, ge=0, allow_inf_nan=False, description=(
         "report by exception: a value within this distance of the value last sent is not "
         "sent again (marked unchanged) until max_interval_s has passed"))
@@ -83,6 +93,8 @@ class RegisterSpec(BaseModel):
 
     @property
     def count(self) -> int:
+        if self.dtype == "string":
+            return self.length or 1
         return _FORMAT[self.dtype][1]
 
     @model_validator(mode="after")
@@ -96,6 +108,12 @@ class RegisterSpec(BaseModel):
                              f"there; got dtype {self.dtype} in table {self.table}")
         if self.dtype == "bool" and (self.scale, self.offset) != (1.0, 0.0):
             raise ValueError(f"{self.name}: a bit takes no scale or offset")
+        if (self.dtype == "string") != (self.length is not None):
+            raise ValueError(f"{self.name}: length (registers) goes with dtype string and "
+                             f"only there")
+        if self.dtype == "string" and (self.scale, self.offset, self.deadband,
+                                       self.deadband_pct) != (1.0, 0.0, 0.0, 0.0):
+            raise ValueError(f"{self.name}: a string takes no scale, offset or deadband")
         return self
 
 
@@ -108,6 +126,16 @@ def _reorder(words: list[int], order: str) -> list[int]:
     return words
 
 
+def decode_text(registers: list[int], spec: RegisterSpec) -> str:
+    """The text a ``string`` register span holds (undecodable bytes shown as U+FFFD)."""
+    if len(registers) != spec.count or any(not 0 <= r <= 0xFFFF for r in registers):
+        raise RegisterError(f"{spec.name}: string needs {spec.count} registers of 0..65535, "
+                            f"got {registers}")
+    words = _reorder(list(registers), spec.order)
+    raw = struct.pack(f">{len(words)}H", *words)
+    return raw.decode("utf-8", errors="replace").rstrip("\x00 ").replace("\x00", "")
+
+
 def decode(registers: list[int], spec: RegisterSpec) -> float | int:
     """Turn the registers of one signal into its engineering value (raw * scale + offset).
 
@@ -116,6 +144,8 @@ def decode(registers: list[int], spec: RegisterSpec) -> float | int:
     a scaled value is rounded to the register's resolution (the decimals of the raw value
     plus those of ``scale``), so -87 * 0.1 is -8.7, not -8.700000000000001.
     """
+    if spec.dtype == "string":
+        raise RegisterError(f"{spec.name}: a string register is read with decode_text")
     fmt, count = _FORMAT[spec.dtype]
     if spec.dtype == "bool":
         if len(registers) != 1 or registers[0] not in (0, 1, True, False):
@@ -176,8 +206,15 @@ def _shortest_float32(raw: float, packed: bytes) -> float:
     return raw
 
 
-def encode(value: float, spec: RegisterSpec) -> list[int]:
-    """Inverse of :func:`decode`, used by the simulators (integers are rounded)."""
+def encode(value: float | str, spec: RegisterSpec) -> list[int]:
+    """Inverse of :func:`decode` and :func:`decode_text` (integers are rounded)."""
+    if spec.dtype == "string":
+        data = str(value).encode()
+        if len(data) > 2 * spec.count:
+            raise RegisterError(f"{spec.name}: {value!r} is longer than {spec.count} registers")
+        data = data.ljust(2 * spec.count, b"\x00")
+        return _reorder(list(struct.unpack(f">{spec.count}H", data)), spec.order)
+    assert not isinstance(value, str)
     fmt, count = _FORMAT[spec.dtype]
     if spec.dtype == "bool":
         return [1 if value else 0]

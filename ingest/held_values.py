@@ -54,6 +54,7 @@ class HeldValues:
                 values[signal] = held
                 self.filled += 1
         self._last[asset] = {**known, **values}
-        if not values:
+        if not values and not sample.texts:
             return None
-        return Sample.model_construct(asset=asset, ts=sample.ts, values=values, unchanged=[])
+        return Sample.model_construct(asset=asset, ts=sample.ts, values=values, unchanged=[],
+                                      texts=sample.texts)

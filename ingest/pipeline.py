@@ -36,6 +36,7 @@ from contracts.api_bodies import EventRecord as ApiEvent
 from contracts.mqtt import ConnectionReport
 from contracts.wire import (
     AnomalyEvent,
+    DeviceEvent,
     GatewayState,
     Sample,
     WireError,
@@ -78,6 +79,7 @@ class IngestCounters:
     events_stored: int = 0  # anomaly events and gateway state changes
     scores: int = 0  # risk scores computed
     scores_not_stored: int = 0
+    device_events: int = 0  # a device behind a gateway went offline or came back
     values_held: int = 0  # "unchanged" values filled in with the value last sent
     values_held_unknown: int = 0  # "unchanged" values never seen before: left out
     gateway_state: dict[str, str] = field(default_factory=dict)
@@ -338,10 +340,15 @@ class Ingester:
                 if before != message.status:
                     log.info("gateway %s is %s", message.gateway, message.status)
                     events.append((EventRecord.of(message), msg))
-            elif self._new(message.gateway, message.stream, message.seq) and isinstance(
-                    message, AnomalyEvent):
-                self.counters.anomalies += 1
-                events.append((EventRecord.of(message), msg))
+            elif self._new(message.gateway, message.stream, message.seq):
+                if isinstance(message, AnomalyEvent):
+                    self.counters.anomalies += 1
+                    events.append((EventRecord.of(message), msg))
+                elif isinstance(message, DeviceEvent):
+                    self.counters.device_events += 1
+                    log.info("device %s behind %s is %s%s", message.asset, message.gateway,
+                             message.status, f" ({message.reason})" if message.reason else "")
+                    events.append((EventRecord.of(message), msg))
             return
         if not self._new(decoded.gateway, decoded.stream, decoded.seq):
             return  # seen before (redelivery): already stored or dead-lettered
@@ -461,6 +468,15 @@ class Ingester:
                     message=f"{f.get('detector', '')} flagged {f.get('signal', '')}"[:200],
                     detail={k: v for k, v in {**f, "gateway": e.gateway}.items()
                             if not isinstance(v, float) or math.isfinite(v)}))
+            elif e.kind == "device" and e.asset:  # the asset's own link: shown as its state
+                status = str(e.fields.get("status", ""))
+                reason = str(e.fields.get("reason", ""))
+                records.append(ApiEvent(
+                    asset_id=e.asset, ts=ts, kind="gateway_state", signal=e.gateway[:64],
+                    message=f"device {status} at gateway {e.gateway}"
+                            f"{': ' + reason if reason else ''}"[:200],
+                    detail={"gateway": e.gateway, "status": status, "device": e.asset,
+                            "reason": reason[:200]}))
             elif e.kind == "gateway_state":
                 status = str(e.fields.get("status", ""))
                 for asset in sorted(self._gateway_assets.get(e.gateway, ())):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from contracts.wire import AnomalyEvent, GatewayState
+from contracts.wire import AnomalyEvent, DeviceEvent, GatewayState
 
 
 class Score(NamedTuple):
@@ -26,7 +26,12 @@ class EventRecord(NamedTuple):
     fields: dict[str, float | str]
 
     @classmethod
-    def of(cls, message: AnomalyEvent | GatewayState) -> EventRecord:
+    def of(cls, message: AnomalyEvent | DeviceEvent | GatewayState) -> EventRecord:
+        if isinstance(message, DeviceEvent):
+            return cls(_ns(message.ts.timestamp(), message.ts.microsecond), message.gateway,
+                       message.asset, "device",
+                       {"status": message.status, "reason": message.reason,
+                        "online": 1.0 if message.status == "online" else 0.0})
         if isinstance(message, AnomalyEvent):
             return cls(_ns(message.ts.timestamp(), message.ts.microsecond), message.gateway,
                        message.asset, "anomaly",

@@ -23,10 +23,17 @@ _CODES = {"int16": "h", "uint16": "H", "int32": "i", "uint32": "I", "int64": "q"
           "uint64": "Q", "float32": "f", "float64": "d"}
 
 
-def encode(value: float, spec: RegisterSpec) -> list[int]:
+def encode(value: float | str, spec: RegisterSpec) -> list[int]:
     """The registers a device holding ``value`` (engineering units) answers with."""
     if spec.dtype == "bool":
         return [1 if value else 0]
+    if spec.dtype == "string":  # two characters a register, the first in the high byte
+        data = str(value).encode().ljust(2 * spec.count, b"\x00")
+        if spec.order in ("BADC", "DCBA"):
+            data = bytes(b for i in range(0, len(data), 2) for b in (data[i + 1], data[i]))
+        words = [data[i] << 8 | data[i + 1] for i in range(0, len(data), 2)]
+        return words[::-1] if spec.order in ("CDAB", "DCBA") else words
+    assert not isinstance(value, str)
     code = _CODES[spec.dtype]
     raw: float | int = (value - spec.offset) / spec.scale
     if code not in "fd":

@@ -25,13 +25,14 @@ from pymodbus.exceptions import ConnectionException, ModbusException, ModbusIOEx
 from contracts.wire import Sample, utcnow
 
 from ..errors import DecodeError, DeviceError, DeviceException, DeviceOffline, DeviceTimeout
-from ..registers import BIT_TABLES, RegisterError, RegisterSpec, decode
+from ..registers import BIT_TABLES, RegisterError, RegisterSpec, decode, decode_text
 from ..settings import DeviceSettings, SerialSettings
 
 log = logging.getLogger(__name__)
 MAX_REGISTERS_PER_READ = 120
 MAX_BITS_PER_READ = 2000
 TABLES = ("holding", "input", "coil", "discrete")
+_TEXTS = "\x00texts"  # where _decode puts string registers (no register has this name)
 
 
 class Sink(Protocol):
@@ -239,15 +240,20 @@ class ModbusDevice:
                      ", ".join(f"{b.table}@{b.address}+{b.count}" for b in plan),
                      ", ".join(r.name for r in self.refused) or "none")
             self.blocks = plan
-        if values:
-            sink.add(Sample(asset=s.asset, ts=ts, values=values))
+        texts = values.pop(_TEXTS, None)
+        if values or texts:
+            sink.add(Sample(asset=s.asset, ts=ts, values=values, texts=texts or {}))
 
-    def _decode(self, block: ReadBlock, regs: list[int], values: dict[str, float],
-                sink: Sink) -> None:
+    def _decode(self, block: ReadBlock, regs: list[int], values: dict, sink: Sink) -> None:
+        """Decode a block into ``values``; strings go in ``values[_TEXTS]``."""
         s = self.settings
         for spec in block.specs:
             at = spec.address - block.address
             try:
+                if spec.dtype == "string":
+                    values.setdefault(_TEXTS, {})[spec.name] = decode_text(
+                        regs[at : at + spec.count], spec)
+                    continue
                 value = decode(regs[at : at + spec.count], spec)
             except RegisterError as exc:
                 sink.add_error(DecodeError(s.asset, s.unit, spec.address, str(exc)))

@@ -63,4 +63,4 @@ class ReportByException:
             return sample
         self.held += len(sample.values) - len(send)
         return Sample.model_construct(asset=sample.asset, ts=sample.ts, values=send,
-                                      unchanged=unchanged)
+                                      unchanged=unchanged, texts=sample.texts)

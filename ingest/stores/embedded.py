@@ -23,6 +23,10 @@ class EmbeddedStore:
             "CREATE TABLE IF NOT EXISTS points (asset TEXT NOT NULL, signal TEXT NOT NULL,"
             " ts_ns INTEGER NOT NULL, value REAL NOT NULL, gateway TEXT NOT NULL,"
             " PRIMARY KEY (asset, signal, ts_ns)) WITHOUT ROWID")
+        self._db.execute(  # string registers (serial numbers, alarm texts)
+            "CREATE TABLE IF NOT EXISTS texts (asset TEXT NOT NULL, signal TEXT NOT NULL,"
+            " ts_ns INTEGER NOT NULL, value TEXT NOT NULL, gateway TEXT NOT NULL,"
+            " PRIMARY KEY (asset, signal, ts_ns)) WITHOUT ROWID")
         self._db.execute(
             "CREATE TABLE IF NOT EXISTS scores (asset TEXT NOT NULL, ts_ns INTEGER NOT NULL,"
             " risk REAL NOT NULL, rul REAL, PRIMARY KEY (asset, ts_ns)) WITHOUT ROWID")
@@ -33,18 +37,24 @@ class EmbeddedStore:
         self._db.commit()
 
     def write(self, gateway: str, samples: list[Sample]) -> int:
-        rows = [(s.asset, name, ts_ns(s), value, gateway)
+        # REAL column: an integer beyond 2**63 (a uint64 register) is stored as a float
+        rows = [(s.asset, name, ts_ns(s), float(value), gateway)
                 for s in samples for name, value in s.values.items()]
+        texts = [(s.asset, name, ts_ns(s), text, gateway)
+                 for s in samples if s.texts for name, text in s.texts.items()]
         try:
             with self._lock:
                 self._db.executemany("INSERT OR REPLACE INTO points VALUES (?,?,?,?,?)", rows)
+                if texts:
+                    self._db.executemany("INSERT OR REPLACE INTO texts VALUES (?,?,?,?,?)",
+                                         texts)
                 self._db.commit()
         except (sqlite3.IntegrityError, sqlite3.DataError, OverflowError) as exc:
             raise StoreRejected(f"embedded store refused the points: {exc}",
                                 per_point=True) from exc
         except sqlite3.Error as exc:  # locked, disk full, I/O: may pass later
             raise StoreError(f"embedded store write failed: {exc}") from exc
-        return len(rows)
+        return len(rows) + len(texts)
 
     def write_scores(self, scores: list[Score]) -> int:
         rows = [(s.asset, iso_ns(s.ts), s.risk, s.rul if math.isfinite(s.rul) else None)

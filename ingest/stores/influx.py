@@ -40,8 +40,10 @@ def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]
         head = prefixes.get(s.asset)
         if head is None:
             head = prefixes[s.asset] = f"{measurement},asset={s.asset},gateway={gateway} "
-        out.append(head + ",".join([f"{k}={v!r}" for k, v in s.values.items()])
-                   + f" {ts_ns(s)}")
+        fields = [f"{k}={v!r}" for k, v in s.values.items()]
+        if s.texts:  # string registers as string fields
+            fields += [f"{k}={_field(v)}" for k, v in s.texts.items()]
+        out.append(head + ",".join(fields) + f" {ts_ns(s)}")
     return out
 
 
@@ -100,7 +102,7 @@ class InfluxStore:
 
     def write(self, gateway: str, samples: list[Sample]) -> int:
         self._post(to_lines(self.settings.measurement, gateway, samples))
-        return sum(len(s.values) for s in samples)
+        return sum(len(s.values) + len(s.texts) for s in samples)
 
     def write_scores(self, scores: list[Score]) -> int:
         m = self.settings.score_measurement

@@ -4,11 +4,13 @@ healthy one, an unreachable one is retried with backoff, and overruns are counte
 import asyncio
 import json
 import socket
+import sqlite3
 import threading
 import time
 import urllib.error
 import urllib.request
 
+from contracts.wire import DeviceEvent, decode_message
 from edge_agent.pipeline import Agent
 from forewarn.runtime import free_port
 from simulators.agent_config import agent_settings_for
@@ -97,3 +99,13 @@ def test_a_hung_and_a_missing_device_do_not_delay_a_healthy_one(loop_thread, tmp
     assert agent.counters.overruns >= 2, agent.counters.as_dict()
     # the missing device is retried with backoff, not at every 0.1 s slot
     assert agent.counters.read_errors["DeviceOffline"] < 15, agent.counters.as_dict()
+    # its going offline is an event on the wire, spooled for the broker, and each device's
+    # link state is in the gateway's state message
+    spooled = sqlite3.connect(tmp_path / "spool.sqlite").execute(
+        "SELECT topic, payload FROM queue WHERE topic LIKE '%/events'").fetchall()
+    device_events = [m for m in (decode_message(t, p) for t, p in spooled)
+                     if isinstance(m, DeviceEvent)]
+    assert [(e.asset, e.status) for e in device_events] == [("gone-01", "offline")]
+    assert "gone-01" in device_events[0].reason
+    state = decode_message("forewarn/v1/s/gw-s/state", agent._state_payload("online"))
+    assert state.devices == {"pump-01": "online", "hung-01": "online", "gone-01": "offline"}

@@ -7,7 +7,14 @@ import paho.mqtt.client as mqtt
 import pytest
 
 from contracts.mqtt import parse_mqtt_url
-from contracts.wire import AnomalyEvent, ReadingBatch, Sample, events_topic, telemetry_topic
+from contracts.wire import (
+    AnomalyEvent,
+    DeviceEvent,
+    ReadingBatch,
+    Sample,
+    events_topic,
+    telemetry_topic,
+)
 from ingest.dead_letters import DeadLetters
 from ingest.pipeline import Ingester
 from ingest.settings import IngestSettings
@@ -226,20 +233,26 @@ def test_events_and_gateway_binding_reach_the_service_api(mosquitto, tmp_path):
         event = AnomalyEvent(gateway="gw-1", seq=1, sent_at=iso(5), asset="pump-01",
                              signal="vibration_rms", ts=iso(5), value=9.0, score=8.0,
                              threshold=6.0, detector="mad")
+        device_down = DeviceEvent(gateway="gw-1", seq=2, sent_at=iso(5.5), asset="pump-01",
+                                  status="offline", ts=iso(5.5), reason="connection refused")
         publish(mosquitto.url, [
             (telemetry_topic("site", "gw-1"), make_batch(0).to_bytes()),
             (events_topic("site", "gw-1"), event.to_bytes()),
+            (events_topic("site", "gw-1"), device_down.to_bytes()),
             (state_topic("site", "gw-1"), GatewayState(
                 gateway="gw-1", seq=2, sent_at=iso(6), status="offline").to_bytes())])
         ing = Ingester(s, open_store(s.store), DeadLetters(s.dead_letter_path), api=api)
-        drive(ing, until=lambda i: i.counters.messages >= 3)
+        drive(ing, until=lambda i: i.counters.messages >= 4)
         api.flush(10)
+        assert ing.counters.device_events == 1
         assert api.get("/assets/pump-01")["gateway"] == "gw-1"
         got = api.get("/assets/pump-01/events")
         assert [(e["kind"], e["signal"]) for e in got] == [
-            ("anomaly", "vibration_rms"), ("gateway_state", "gw-1")]
+            ("anomaly", "vibration_rms"), ("gateway_state", "gw-1"), ("gateway_state", "gw-1")]
         assert got[0]["severity"] == 8.0 and got[0]["detail"]["detector"] == "mad"
-        assert got[1]["detail"]["status"] == "offline"
+        assert got[1]["detail"] == {"gateway": "gw-1", "status": "offline",
+                                    "device": "pump-01", "reason": "connection refused"}
+        assert got[2]["detail"]["status"] == "offline"
     finally:
         thread.stop()
 
