@@ -164,19 +164,21 @@ def pct(values: list[float], q: float) -> float:
     return values[min(len(values) - 1, int(q * len(values)))]
 
 
-def agent_config(count: int, base_port: int, broker: str, spool: Path) -> dict:
+def agent_config(count: int, base_port: int, broker: str, spool: Path,
+                 detect: bool = True) -> dict:
     return {
         "gateway_id": "gw-bench", "site": "bench", "poll_interval_s": 1.0,
         "metrics_port": 0, "mqtt": {"url": broker, "client_id": "bench-agent"},
         "spool": {"path": str(spool)},
-        "detector": {"run_signal": ""},
+        "detector": {"run_signal": "", "enabled": detect},
         "devices": [{"asset": f"pump-{i:04d}", "port": base_port + i, "timeout_s": 2.0,
                      "registers": [{"name": NAMES[r], "address": r, "dtype": "int16",
                                     "scale": 0.1} for r in range(REGISTERS)]}
                     for i in range(count)]}
 
 
-def run(count: int, seconds: float, warmup: float, mosquitto) -> dict[str, float]:
+def run(count: int, seconds: float, warmup: float, mosquitto, detect: bool = True
+        ) -> dict[str, float]:
     import paho.mqtt.client as mqtt
 
     from contracts.wire import SUBSCRIBE_ALL, decode_telemetry
@@ -185,7 +187,7 @@ def run(count: int, seconds: float, warmup: float, mosquitto) -> dict[str, float
     base = free_range(count)
     devices = subprocess.Popen([sys.executable, __file__, "--serve", str(count), str(base)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    out: dict[str, float] = {"devices": count}
+    out: dict[str, float] = {"devices": count, "detect": detect}
     try:
         assert devices.stdout is not None and devices.stdout.readline().strip() == "ready"
         poller = subprocess.Popen([sys.executable, __file__, "--bare", str(count), str(base),
@@ -216,7 +218,7 @@ def run(count: int, seconds: float, warmup: float, mosquitto) -> dict[str, float
         with tempfile.TemporaryDirectory() as tmp:
             cfg = Path(tmp) / "agent.toml"
             cfg.write_text(to_toml(agent_config(count, base, mosquitto.url,
-                                                Path(tmp) / "spool.sqlite")))
+                                                Path(tmp) / "spool.sqlite", detect)))
             agent = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "agent",
                                       "--config", str(cfg)], stderr=subprocess.DEVNULL)
             started = time.time()
@@ -257,6 +259,8 @@ def main() -> int:
     ap.add_argument("--devices", type=int, nargs="+", default=[100, 300, 1000])
     ap.add_argument("--seconds", type=float, default=30.0)
     ap.add_argument("--warmup", type=float, default=8.0)
+    ap.add_argument("--without-detection", action="store_true",
+                    help="also run each count with the detectors off, to show their share")
     args = ap.parse_args()
     from tests.servers import Mosquitto
 
@@ -269,13 +273,16 @@ def main() -> int:
                 print(f"{n} devices x {REGISTERS} registers at 1 s: bare poller, then the "
                       f"agent, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
                 results.append(run(n, args.seconds, args.warmup, broker))
+                if args.without_detection:
+                    results.append(run(n, args.seconds, args.warmup, broker, detect=False))
         finally:
             broker.stop()
-    print(f"{'devices':>7} {'bare CPU':>9} {'agent CPU':>9} {'ratio':>6} {'bare RSS':>9} "
-          f"{'agent RSS':>9} {'polls/s':>8} {'gap p50':>8} {'gap p99':>8} {'age p50':>8} "
-          f"{'age p99':>8} {'B/value':>8}")
+    print(f"{'devices':>7} {'detect':>6} {'bare CPU':>9} {'agent CPU':>9} {'ratio':>6} "
+          f"{'bare RSS':>9} {'agent RSS':>9} {'polls/s':>8} {'gap p50':>8} {'gap p99':>8} "
+          f"{'age p50':>8} {'age p99':>8} {'B/value':>8}")
     for r in results:
-        print(f"{r['devices']:>7.0f} {r['bare_cpu']:>9.1%} {r['agent_cpu']:>9.1%} "
+        print(f"{r['devices']:>7.0f} {'on' if r['detect'] else 'off':>6} "
+              f"{r['bare_cpu']:>9.1%} {r['agent_cpu']:>9.1%} "
               f"{r['agent_cpu'] / max(r['bare_cpu'], 1e-9):>5.1f}x {r['bare_rss']:>7.0f}MB "
               f"{r['agent_rss']:>7.0f}MB {r['polls_per_s']:>8.1f} {r['gap_p50']:>7.3f}s "
               f"{r['gap_p99']:>7.3f}s {r['age_p50']:>7.3f}s {r['age_p99']:>7.3f}s "

@@ -111,18 +111,29 @@ class RobustZ:
         self.median = self._sorted[n // 2] if n % 2 else (
             self._sorted[n // 2 - 1] + self._sorted[n // 2]) / 2
         self._stale += 1
-        if self._stale >= max(1, self.window // 4) or n <= self.warmup:  # MAD: every few
-            self._stale = 0
-            med = self.median
-            dev = sorted([x - med if x >= med else med - x for x in self._sorted])
-            self.mad_scale = 1.4826 * dev[n // 2]
+        if self._stale >= max(1, self.window // 4) or n <= self.warmup:
+            self._refresh()
+        else:
+            self.scale = _floor(self.mad_scale, self.min_scale, self.median)
+
+    def _refresh(self) -> None:
+        """The MAD of the window now (it is refreshed every few values, and before any
+        value that looks like an outlier is scored)."""
+        self._stale = 0
+        med, n = self.median, len(self._sorted)
+        dev = sorted([x - med if x >= med else med - x for x in self._sorted])
+        self.mad_scale = 1.4826 * dev[n // 2]
         self.scale = _floor(self.mad_scale, self.min_scale, self.median)
 
     def score_one(self, v: float) -> float:
         if len(self._sorted) < self.warmup:
             return 0.0
         d = v - self.median
-        return (d if d >= 0 else -d) / self.scale
+        z = (d if d >= 0 else -d) / self.scale
+        if z >= 3.0 and self._stale:  # looks like an outlier: judge it on a fresh MAD
+            self._refresh()
+            z = (d if d >= 0 else -d) / self.scale
+        return z
 
 
 class Drift:

@@ -56,6 +56,13 @@ class RtuConfig(BaseModel):
     baudrate: int = Field(default=115200, ge=300, le=921600)
     parity: Literal["N", "E", "O"] = "N"
     stopbits: Literal[1, 2] = 1
+    paced: bool = Field(default=False, description=(
+        "the virtual cable delivers bytes no faster than a real line at this baud rate"))
+
+    @property
+    def char_s(self) -> float:
+        """Seconds per character on the line: start bit, 8 data bits, parity, stop bits."""
+        return (1 + 8 + (self.parity != "N") + self.stopbits) / self.baudrate
 
 
 class FleetConfig(BaseModel):

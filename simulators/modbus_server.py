@@ -154,7 +154,8 @@ class FleetServer:
         else:
             device_end = rtu.device
             if device_end is None:  # a virtual cable; the agent's end appears at rtu.port
-                self._cable = NullModem(links=(None, rtu.port))
+                self._cable = NullModem(links=(None, rtu.port),
+                                        char_s=rtu.char_s if rtu.paced else 0.0)
                 await self._cable.__aenter__()
                 device_end = self._cable.ends[0]
             server = ModbusSerialServer([_device(s, self.clock) for s in self.served],

@@ -29,10 +29,19 @@ from pathlib import Path
 
 
 class NullModem:
-    """Async context manager; ``ends`` are the two device paths (optionally symlinked)."""
+    """Async context manager; ``ends`` are the two device paths (optionally symlinked).
 
-    def __init__(self, links: tuple[str | None, str | None] = (None, None)):
+    With ``char_s`` (seconds per character: bits per character / baud rate) the cable
+    delivers bytes no faster than a real line at that speed, one direction at a time
+    (RS-485 is half duplex), each burst (a frame) after the 3.5 characters of silence
+    Modbus RTU puts between frames; without it, as fast as the ptys go.
+    """
+
+    def __init__(self, links: tuple[str | None, str | None] = (None, None),
+                 char_s: float = 0.0):
         self._links = links
+        self._char_s = char_s
+        self._busy_until = 0.0
         self._masters: list[int] = []
         self._slaves: list[int] = []
         self.ends: tuple[str, str] = ("", "")
@@ -62,10 +71,24 @@ class NullModem:
         loop.add_reader(b, self._copy, b, a)
         return self
 
-    @staticmethod
-    def _copy(src: int, dst: int) -> None:
-        with contextlib.suppress(BlockingIOError, OSError):
+    def _copy(self, src: int, dst: int) -> None:
+        try:
             data = os.read(src, 4096)
+        except (BlockingIOError, OSError):
+            return
+        if not self._char_s:
+            self._write(dst, data)
+            return
+        loop = asyncio.get_running_loop()
+        # a frame follows 3.5 characters of silence (Modbus RTU), then takes its bytes' time
+        done = max(loop.time(), self._busy_until + 3.5 * self._char_s) + (
+            len(data) * self._char_s)
+        self._busy_until = done
+        loop.call_at(done, self._write, dst, data)
+
+    @staticmethod
+    def _write(dst: int, data: bytes) -> None:
+        with contextlib.suppress(OSError):
             view = memoryview(data)
             while view:
                 try:
