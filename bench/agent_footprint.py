@@ -26,7 +26,6 @@ import argparse
 import asyncio
 import os
 import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -141,22 +140,6 @@ def measured(proc: subprocess.Popen, seconds: float, warmup: float) -> tuple[flo
     return cpu, peak_rss_mb(proc.pid)
 
 
-def free_range(n: int) -> int:
-    for _ in range(50):
-        base = random.randint(20000, 60000 - n)
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError(f"no {n} consecutive free ports found")
-
-
 def pct(values: list[float], q: float) -> float:
     if not values:
         return float("nan")
@@ -183,8 +166,9 @@ def run(count: int, seconds: float, warmup: float, mosquitto, detect: bool = Tru
 
     from contracts.wire import SUBSCRIBE_ALL, decode_telemetry
     from forewarn.config import to_toml
+    from forewarn.runtime import free_port_range
 
-    base = free_range(count)
+    base = free_port_range(count)
     devices = subprocess.Popen([sys.executable, __file__, "--serve", str(count), str(base)],
                                stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     out: dict[str, float] = {"devices": count, "detect": detect}

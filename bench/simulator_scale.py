@@ -13,8 +13,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
-import random
-import socket
 import subprocess
 import sys
 import tempfile
@@ -26,26 +24,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from edge_agent.inputs.modbus import ModbusDevice  # noqa: E402
 from edge_agent.settings import DeviceSettings  # noqa: E402
 from forewarn.config import to_toml  # noqa: E402
+from forewarn.runtime import free_port_range  # noqa: E402
 from simulators.register_map import register_map  # noqa: E402
 from tests.servers import wait_port  # noqa: E402
 
 KINDS = ("pump", "motor", "compressor")
-
-
-def free_range(n: int) -> int:
-    for _ in range(50):
-        base = random.randint(20000, 60000 - n)
-        ok = True
-        for p in range(base, base + n):
-            with socket.socket() as s:
-                try:
-                    s.bind(("127.0.0.1", p))
-                except OSError:
-                    ok = False
-                    break
-        if ok:
-            return base
-    raise RuntimeError(f"no {n} consecutive free ports found")
 
 
 def cpu_seconds(pid: int) -> float:
@@ -80,7 +63,7 @@ def main() -> None:
     ap.add_argument("--devices", type=int, default=200)
     ap.add_argument("--seconds", type=float, default=20.0)
     args = ap.parse_args()
-    base = free_range(args.devices)
+    base = free_port_range(args.devices)
     kinds = [KINDS[i % 3] for i in range(args.devices)]
     with tempfile.TemporaryDirectory() as tmp:
         cfg = Path(tmp) / "fleet.toml"

@@ -24,6 +24,7 @@ Topics (``{site}`` and ``{gateway}`` are single topic levels)::
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Annotated, Literal
@@ -219,10 +220,7 @@ def decode_message(topic: str, payload: bytes) -> Message:
                    else model.model_validate_json(payload))
     except ValueError as exc:  # pydantic.ValidationError is a ValueError
         raise WireError(f"{kind} payload on {topic!r} is invalid: {_first_error(exc)}") from exc
-    if message.gateway != gateway:
-        raise WireError(
-            f"payload gateway {message.gateway!r} does not match topic gateway {gateway!r}"
-        )
+    _same_gateway(message.gateway, gateway)
     return message  # type: ignore[return-value]
 
 
@@ -314,20 +312,24 @@ def decode_telemetry(topic: str, payload: bytes) -> DecodedTelemetry:
     except ValueError:
         pass
     else:
-        if whole.gateway != gateway:
-            raise WireError(
-                f"payload gateway {whole.gateway!r} does not match topic gateway {gateway!r}"
-            )
+        _same_gateway(whole.gateway, gateway)
         return DecodedTelemetry(whole, [], whole.gateway, whole.stream, whole.seq)
+    envelope = _envelope_of(topic, lambda: _BatchEnvelope.model_validate_json(payload))
+    _same_gateway(envelope.gateway, gateway)
+    return _validate_samples(topic, envelope)
+
+
+def _same_gateway(said: str, topic_gateway: str) -> None:
+    if said != topic_gateway:
+        raise WireError(
+            f"payload gateway {said!r} does not match topic gateway {topic_gateway!r}")
+
+
+def _envelope_of(topic: str, validate: Callable[[], _BatchEnvelope]) -> _BatchEnvelope:
     try:
-        envelope = _BatchEnvelope.model_validate_json(payload)
+        return validate()
     except ValueError as exc:
         raise WireError(f"telemetry payload on {topic!r} is invalid: {_first_error(exc)}") from exc
-    if envelope.gateway != gateway:
-        raise WireError(
-            f"payload gateway {envelope.gateway!r} does not match topic gateway {gateway!r}"
-        )
-    return _validate_samples(topic, envelope)
 
 
 def _decode_compact(topic: str, gateway: str, payload: bytes) -> DecodedTelemetry:
@@ -335,14 +337,9 @@ def _decode_compact(topic: str, gateway: str, payload: bytes) -> DecodedTelemetr
         head, samples = compact.decode(payload)
     except compact.CompactError as exc:
         raise WireError(f"compact telemetry payload on {topic!r}: {exc}") from exc
-    try:
-        envelope = _BatchEnvelope.model_validate({**head, "samples": samples})
-    except ValueError as exc:
-        raise WireError(f"telemetry payload on {topic!r} is invalid: {_first_error(exc)}") from exc
-    if envelope.gateway != gateway:
-        raise WireError(
-            f"payload gateway {envelope.gateway!r} does not match topic gateway {gateway!r}"
-        )
+    envelope = _envelope_of(
+        topic, lambda: _BatchEnvelope.model_validate({**head, "samples": samples}))
+    _same_gateway(envelope.gateway, gateway)
     return _validate_samples(topic, envelope)
 
 

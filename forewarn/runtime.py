@@ -43,6 +43,25 @@ def stop_event_on_signals(stop: threading.Event) -> None:
     signal.signal(signal.SIGINT, _handler)
 
 
+def free_port_range(n: int, host: str = "127.0.0.1") -> int:
+    """The first of ``n`` consecutive free ports (simulated fleets serve one per device)."""
+    import random
+
+    for _ in range(50):
+        base = random.randint(20000, 60000 - n)
+        ok = True
+        for p in range(base, base + n):
+            with socket.socket() as s:
+                try:
+                    s.bind((host, p))
+                except OSError:
+                    ok = False
+                    break
+        if ok:
+            return base
+    raise RuntimeError(f"no {n} consecutive free ports found")
+
+
 def free_port(host: str = "127.0.0.1") -> int:
     with socket.socket() as s:
         s.bind((host, 0))

@@ -163,3 +163,40 @@ def f32(x: float) -> float:
     import numpy as np
 
     return float(str(np.float32(x)))
+
+
+class TelemetryWatcher:
+    """A broker subscriber that decodes every telemetry message as the ingester does;
+    ``samples()`` is what went over the wire so far. Use as a context manager."""
+
+    def __init__(self, port: int, client_id: str):
+        import paho.mqtt.client as mqtt
+
+        self._seen: list = []
+        self._lock = threading.Lock()
+        self._client = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id=client_id)
+        self._client.on_message = self._on_message
+        self._port = port
+
+    def _on_message(self, client, userdata, msg) -> None:
+        from contracts.wire import decode_telemetry
+
+        if msg.topic.endswith("/telemetry"):
+            with self._lock:
+                self._seen.extend(decode_telemetry(msg.topic, msg.payload).batch.samples)
+
+    def samples(self) -> list:
+        with self._lock:
+            return list(self._seen)
+
+    def __enter__(self) -> TelemetryWatcher:
+        from contracts.wire import SUBSCRIBE_ALL
+
+        self._client.connect("127.0.0.1", self._port)
+        self._client.subscribe(SUBSCRIBE_ALL, qos=1)
+        self._client.loop_start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._client.loop_stop()
+        self._client.disconnect()

@@ -9,19 +9,17 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import threading
 import time
 from datetime import UTC, datetime
 
-import paho.mqtt.client as mqtt
-
-from contracts.wire import SUBSCRIBE_ALL, Sample, decode_telemetry
+from contracts.wire import Sample
 from edge_agent.pipeline import Agent
 from forewarn.config import to_toml
 from forewarn.runtime import free_port
 from simulators.agent_config import agent_settings_for
 from simulators.fleet import AssetConfig, FleetConfig
 from simulators.modbus_server import FleetServer
+from tests.conftest import TelemetryWatcher
 
 
 def test_sigkilled_agent_sends_what_it_had_read_on_restart(tmp_path, mosquitto, loop_thread):
@@ -72,19 +70,7 @@ def test_sigkilled_agent_sends_what_it_had_read_on_restart(tmp_path, mosquitto, 
         assert max(gaps) < 0.35
 
     # The next start, with a broker this time, sends every one of them.
-    seen: list[Sample] = []
-    lock = threading.Lock()
-
-    def on_message(client, userdata, msg):
-        if msg.topic.endswith("/telemetry"):
-            with lock:
-                seen.extend(decode_telemetry(msg.topic, msg.payload).batch.samples)
-
-    watcher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="kill-watch")
-    watcher.on_message = on_message
-    watcher.connect("127.0.0.1", mosquitto.port)
-    watcher.subscribe(SUBSCRIBE_ALL, qos=1)
-    watcher.loop_start()
+    watcher = TelemetryWatcher(mosquitto.port, "kill-watch").__enter__()
     restarted = Agent(settings.model_copy(update={
         "mqtt": settings.mqtt.model_copy(update={"url": mosquitto.url}),
         "batch_max_age_s": 0.5, "batch_max_samples": 50}))
@@ -97,9 +83,7 @@ def test_sigkilled_agent_sends_what_it_had_read_on_restart(tmp_path, mosquitto, 
         loop_thread.loop.call_soon_threadsafe(stop.set)
         running.result(30)
         time.sleep(0.5)
-        watcher.loop_stop()
-        watcher.disconnect()
+        watcher.__exit__()
         loop_thread.run(server.stop())
-    with lock:
-        before_kill = {(s.asset, s.ts) for s in seen if s.ts <= killed_at}
+    before_kill = {(s.asset, s.ts) for s in watcher.samples() if s.ts <= killed_at}
     assert before_kill == {(s.asset, s.ts) for s in rows}

@@ -2,13 +2,10 @@
 heartbeat; the ingester fills it in, so the store still holds every value read."""
 
 import sqlite3
-import threading
 import time
 from datetime import UTC, datetime, timedelta
 
-import paho.mqtt.client as mqtt
-
-from contracts.wire import SUBSCRIBE_ALL, Sample, decode_telemetry
+from contracts.wire import Sample
 from edge_agent.processors.report_by_exception import ReportByException
 from edge_agent.registers import RegisterSpec
 from forewarn.runtime import free_port
@@ -18,7 +15,7 @@ from ingest.settings import IngestSettings
 from ingest.stores import open_store
 from simulators.agent_config import agent_settings_for
 from simulators.fleet import AssetConfig, FleetConfig
-from tests.conftest import running_pipeline
+from tests.conftest import TelemetryWatcher, running_pipeline
 
 T0 = datetime(2026, 12, 3, tzinfo=UTC)
 
@@ -85,32 +82,15 @@ def test_deadband_over_modbus_and_mosquitto_stores_every_value(tmp_path, mosquit
     ingester = Ingester(ingest_settings, open_store(ingest_settings.store),
                         DeadLetters(ingest_settings.dead_letter_path))
 
-    seen: list[Sample] = []  # what went over the wire, decoded as the ingester does
-    lock = threading.Lock()
-
-    def on_message(client, userdata, msg):
-        if msg.topic.endswith("/telemetry"):
-            with lock:
-                seen.extend(decode_telemetry(msg.topic, msg.payload).batch.samples)
-
-    watcher = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="rbe-watch")
-    watcher.on_message = on_message
-    watcher.connect("127.0.0.1", mosquitto.port)
-    watcher.subscribe(SUBSCRIBE_ALL, qos=1)
-    watcher.loop_start()
-    try:
-        with running_pipeline(loop_thread, fleet, ingester, settings) as (_, agent):
-            time.sleep(3.5)
-    finally:
-        watcher.loop_stop()
-        watcher.disconnect()
+    with (TelemetryWatcher(mosquitto.port, "rbe-watch") as watcher,  # what went on the wire
+          running_pipeline(loop_thread, fleet, ingester, settings) as (_, agent)):
+        time.sleep(3.5)
     a, i = agent.counters, ingester.counters
     n_signals = len(banded)
     assert a.values_unchanged > a.values_polled * 0.6  # most values held back
     assert i.samples == a.samples_polled and i.values_held_unknown == 0
     assert i.points_stored == a.values_polled  # every value read is stored, filled in
-    with lock:
-        wire = sorted(seen, key=lambda s: s.ts)
+    wire = sorted(watcher.samples(), key=lambda s: s.ts)
     assert len(wire) == a.samples_polled
     sent_at: dict[str, list[float]] = {}
     for s in wire:
