@@ -147,7 +147,8 @@ def test_engineer_finds_the_failing_pump_and_approves_its_order(live, browser, t
     _shot(page, tmp_path, "queue")
     card.locator("button[data-act=approved]").click()
     page.wait_for_function("document.querySelector('#status').textContent.includes('approved')")
-    assert page.locator(f"article[data-order='{oid}']").count() == 0  # left the queue
+    # it leaves the queue when the page redraws it (the status line may come first)
+    page.locator(f"article[data-order='{oid}']").wait_for(state="detached", timeout=10_000)
     assert service_api.get(f"/work-orders/{oid}")["status"] == "approved"
     trail = service_api.get(f"/work-orders/{oid}/events")
     assert trail[-1]["actor"] == "erin"  # the logged-in engineer, not "dashboard"
