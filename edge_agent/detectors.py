@@ -67,9 +67,9 @@ class EwmaZScore:
         return abs(v - self.mean) / self.std
 
 
-def _floor(std: float, min_std: float, level: float) -> float:
-    """A spread never below ``min_std`` nor 0.1% of the level (a flat signal's z)."""
-    low = 1e-3 * (level if level >= 0 else -level)
+def _floor(std: float, min_std: float, level: float, share: float = 1e-3) -> float:
+    """A spread never below ``min_std`` nor ``share`` of the level (a flat signal's z)."""
+    low = share * (level if level >= 0 else -level)
     if low < min_std:
         low = min_std
     return std if std > low else low
@@ -229,7 +229,7 @@ class RateOfChange:
         if self.previous is None or self.n < self.warmup:
             return 0.0
         # mean |change| of Gaussian noise is 0.8 sigma: this reads as a z of the change
-        typical = _floor(self.typical * 1.25, self.min_step, 0.1 * self.previous)
+        typical = _floor(self.typical * 1.25, self.min_step, self.previous, share=1e-4)
         d = v - self.previous
         return (d if d >= 0 else -d) / typical
 

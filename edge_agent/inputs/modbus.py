@@ -32,7 +32,6 @@ log = logging.getLogger(__name__)
 MAX_REGISTERS_PER_READ = 120
 MAX_BITS_PER_READ = 2000
 TABLES = ("holding", "input", "coil", "discrete")
-_TEXTS = "\x00texts"  # where _decode puts string registers (no register has this name)
 
 
 class Sink(Protocol):
@@ -207,6 +206,7 @@ class ModbusDevice:
         s = self.settings
         ts = utcnow()
         values: dict[str, float] = {}
+        texts: dict[str, str] = {}
         plan: list[ReadBlock] = []
         pending = list(self.blocks)
         while pending:
@@ -233,25 +233,25 @@ class ModbusDevice:
                     break  # the other blocks would fail the same way
                 continue
             plan.append(block)
-            self._decode(block, regs, values, sink)
+            self._decode(block, regs, values, texts, sink)
         if plan != self.blocks:
             log.info("%s: learnt read plan, %d requests (was %d): %s; refused: %s", s.asset,
                      len(plan), len(self.blocks),
                      ", ".join(f"{b.table}@{b.address}+{b.count}" for b in plan),
                      ", ".join(r.name for r in self.refused) or "none")
             self.blocks = plan
-        texts = values.pop(_TEXTS, None)
         if values or texts:
-            sink.add(Sample(asset=s.asset, ts=ts, values=values, texts=texts or {}))
+            sink.add(Sample(asset=s.asset, ts=ts, values=values, texts=texts))
 
-    def _decode(self, block: ReadBlock, regs: list[int], values: dict, sink: Sink) -> None:
-        """Decode a block into ``values``; strings go in ``values[_TEXTS]``."""
+    def _decode(self, block: ReadBlock, regs: list[int], values: dict[str, float],
+                texts: dict[str, str], sink: Sink) -> None:
+        """Decode a block into ``values``, and its string registers into ``texts``."""
         s = self.settings
         for spec in block.specs:
             at = spec.address - block.address
             try:
                 if spec.dtype == "string":
-                    values.setdefault(_TEXTS, {})[spec.name] = decode_text(
+                    texts[spec.name] = decode_text(
                         regs[at : at + spec.count], spec)
                     continue
                 value = decode(regs[at : at + spec.count], spec)

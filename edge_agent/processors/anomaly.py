@@ -75,10 +75,6 @@ class AnomalyProcessor:
         self._started_at: dict[str, float] = {}
         self.last_severity = 0.0  # the largest score / threshold of the last sample
 
-    @property
-    def detector_name(self) -> str:
-        return "+".join(self.settings.detectors)
-
     def _settled(self, sample: Sample, now: float) -> bool:
         """False while the asset is stopped or still warming up after a start."""
         run = self.settings.run_signal
