@@ -237,9 +237,14 @@ async def run_demo(opts: DemoOptions) -> int:
             broker = await _embedded_broker(port)
             log.info("embedded MQTT broker (amqtt) on %s", broker_url)
 
+    # sensor trends are read back from the embedded store (an Influx server given by
+    # --influx-url may not speak a query API the API reads; see docs/dashboard.md)
+    telemetry = ({} if opts.influx_url else
+                 {"kind": "embedded", "path": str(workdir / "store.sqlite")})
     api_settings = ServiceApiSettings(port=opts.api_port,
                                       database_url=f"sqlite:///{workdir / 'api.sqlite'}",
-                                      attachments_dir=str(workdir / "attachments"))
+                                      attachments_dir=str(workdir / "attachments"),
+                                      telemetry=telemetry)
     admin_password, ingest_token = await asyncio.to_thread(
         local_setup, api_settings.database_url, workdir)
     api_thread = ApiThread(api_settings)

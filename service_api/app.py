@@ -16,6 +16,7 @@ from .api.routes import assets, codes, dispatch, kpis, users, webhooks, work_ord
 from .crud.users import LoginLimiter
 from .db import check_migrated, make_engine, session_factory, write_session_factory
 from .settings import ServiceApiSettings
+from .telemetry import TelemetryNotConfigured, open_reader
 from .webhooks import WebhookSender
 from .workflow import TransitionError
 
@@ -118,6 +119,10 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
     app.state.engine = engine
     app.state.sessionmaker = session_factory(engine)
     app.state.write_sessionmaker = write_session_factory(engine)
+    try:
+        app.state.telemetry = open_reader(settings.telemetry)
+    except TelemetryNotConfigured as exc:  # the telemetry routes answer 503 with this
+        app.state.telemetry = exc
     app.state.login_limiter = LoginLimiter(settings.login_failures, settings.login_window_s)
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)

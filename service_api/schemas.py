@@ -146,6 +146,38 @@ class HealthHistory(BaseModel):
     points: list[HealthBucket]
 
 
+class TelemetryBucket(BaseModel):
+    """Values of one signal in [ts, ts + step_s): lowest, highest, mean and how many (or
+    one raw value, at its own time, when the series was not downsampled)."""
+
+    ts: AwareDatetime
+    min: float
+    max: float
+    mean: float
+    n: int
+
+
+class TelemetrySeries(BaseModel):
+    signal: str
+    downsampled: bool
+    points: list[TelemetryBucket]
+
+
+class TelemetryHistory(BaseModel):
+    asset_id: str
+    since: AwareDatetime
+    until: AwareDatetime
+    step_s: int = Field(description="bucket width of downsampled series")
+    series: list[TelemetrySeries]
+
+
+class SignalList(BaseModel):
+    asset_id: str
+    since: AwareDatetime
+    until: AwareDatetime
+    signals: list[str]
+
+
 class RejectedRecord(BaseModel):
     index: int
     reason: str

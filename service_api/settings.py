@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .telemetry import TelemetrySettings
+
 
 class ServiceApiSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -51,3 +53,5 @@ class ServiceApiSettings(BaseModel):
     sla_hours: dict[str, float] = Field(
         default_factory=lambda: {"critical": 8, "high": 24, "medium": 72, "low": 168},
         description="due date of a new order: hours after creation, by priority")
+    telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description=(
+        "the time-series store sensor trends are read from (the ingester's store)"))

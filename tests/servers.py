@@ -207,9 +207,10 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_api(folder: Path, port: int | None = None):
+def start_api(folder: Path, port: int | None = None, telemetry: dict | None = None):
     """The service API on a migrated SQLite file in ``folder``, served by uvicorn in a
-    thread; returns (thread, ApiClient with the ``ingest`` service token, admin password)."""
+    thread (reading sensor trends from ``telemetry``, the API's [telemetry] settings);
+    returns (thread, ApiClient with the ``ingest`` service token, admin password)."""
     from forewarn.demo import ApiThread
     from forewarn.runtime import free_port as _free_port
     from ingest.api_client import ApiClient
@@ -219,7 +220,8 @@ def start_api(folder: Path, port: int | None = None):
     folder.mkdir(parents=True, exist_ok=True)
     settings = ServiceApiSettings(port=port or _free_port(),
                                   database_url=f"sqlite:///{folder / 'api.sqlite'}",
-                                  attachments_dir=str(folder / "attachments"))
+                                  attachments_dir=str(folder / "attachments"),
+                                  telemetry=telemetry or {})
     password, token = local_setup(settings.database_url, folder)
     thread = ApiThread(settings)
     thread.start()

@@ -3,7 +3,7 @@
 "use strict";
 const API = "/api/v1";
 const S = {token: sessionStorage.getItem("forewarn-token"), me: null, meta: null,
-           sparks: {}, timer: null, filters: {site: "", region: "", equipment_class: ""}};
+           sparks: {}, signals: {}, timer: null, filters: {site: "", region: "", equipment_class: ""}};
 
 // A token handed over as #token=... (kept for this tab only).
 const handed = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -21,7 +21,7 @@ async function api(path, opts = {}) {
   if (r.status === 401) throw new AuthError();
   if (r.status === 204) return null;
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw new Error(body.detail || `${path}: HTTP ${r.status}`);
+  if (!r.ok) throw Object.assign(new Error(body.detail || `${path}: HTTP ${r.status}`), {status: r.status});
   return body;
 }
 
@@ -59,31 +59,72 @@ function spark(points) {
   return `<svg width="${w}" height="${h}" role="img" aria-label="risk trend"><rect width="${w}" height="${h}" fill="#f3f4f6"/>` +
          `<polyline fill="none" stroke="#1d4ed8" stroke-width="1.5" points="${xy.join(" ")}"/></svg>`;
 }
-// A risk trend with axes: time in the viewer's zone, risk 0-100 %, the at-risk line,
-// anomaly events (red) and work-order events (blue) marked on the time axis.
-function trend(points, marks, since, until, line, label) {
-  const W = 900, H = 280, L = 48, R = 12, T = 12, B = 58;
-  const t0 = since ? new Date(since).getTime() : (points.length ? new Date(points[0].ts).getTime() : Date.now() - 3600e3);
-  const t1 = until ? new Date(until).getTime() : Date.now();
-  const x = t => L + (t - t0) / Math.max(1, t1 - t0) * (W - L - R), y = r => T + (1 - r) * (H - T - B);
+// The frame of every time chart: the time axis in the viewer's zone (five ticks), the y
+// axis with its grid and labels, and event marks under the axis (anomalies red, work-order
+// events blue). Returns the scales and the SVG drawn so far.
+function frame(t0, t1, lo, hi, fmt, W, H) {
+  const L = 56, R = 12, T = 12, B = 58;
+  const x = t => L + (t - t0) / Math.max(1, t1 - t0) * (W - L - R);
+  const y = v => T + (1 - (v - lo) / Math.max(1e-12, hi - lo)) * (H - T - B);
   let g = "";
-  for (const r of [0, .25, .5, .75, 1]) g += `<g class="grid"><line x1="${L}" x2="${W - R}" y1="${y(r)}" y2="${y(r)}"/></g><text x="${L - 6}" y="${y(r) + 4}" text-anchor="end">${r * 100}%</text>`;
+  for (let i = 0; i <= 4; i++) {
+    const v = lo + (hi - lo) * i / 4;
+    g += `<g class="grid"><line x1="${L}" x2="${W - R}" y1="${y(v)}" y2="${y(v)}"/></g><text x="${L - 6}" y="${y(v) + 4}" text-anchor="end">${esc(fmt(v))}</text>`;
+  }
   for (let i = 0; i <= 4; i++) {
     const t = t0 + (t1 - t0) * i / 4, anchor = i === 0 ? "start" : i === 4 ? "end" : "middle";
     g += `<line x1="${x(t)}" x2="${x(t)}" y1="${H - B}" y2="${H - B + 4}" stroke="#6b7280"/>` +
          `<text x="${x(t)}" y="${H - B + 16}" text-anchor="${anchor}">${esc(fmtTime(new Date(t).toISOString()))}</text>`;
   }
   g += `<g class="axis"><line x1="${L}" x2="${W - R}" y1="${H - B}" y2="${H - B}"/><line x1="${L}" x2="${L}" y1="${T}" y2="${H - B}"/></g>`;
-  g += `<line x1="${L}" x2="${W - R}" y1="${y(line)}" y2="${y(line)}" stroke="#b91c1c" stroke-dasharray="5 4"/><text x="${W - R}" y="${y(line) - 4}" text-anchor="end">at risk ${Math.round(line * 100)}%</text>`;
-  if (points.length) g += `<polyline fill="none" stroke="#1d4ed8" stroke-width="2" points="${points.map(p => `${x(new Date(p.ts)).toFixed(1)},${y(p.risk).toFixed(1)}`).join(" ")}"/>`;
-  for (const m of marks) {
+  const marks = ms => ms.map(m => {
     const mx = x(new Date(m.ts)), my = H - B + (m.kind === "anomaly" ? 28 : 40);
-    g += m.kind === "anomaly"
+    return m.kind === "anomaly"
       ? `<path class="mark anomaly" d="M${mx - 5},${my + 5} L${mx},${my - 5} L${mx + 5},${my + 5} Z"><title>${esc(fmtTime(m.ts))} ${esc(m.text)}</title></path>`
       : `<rect class="mark order" x="${mx - 4}" y="${my - 4}" width="8" height="8" transform="rotate(45 ${mx} ${my})"><title>${esc(fmtTime(m.ts))} ${esc(m.text)}</title></rect>`;
+  }).join("") + `<text x="${L}" y="${H - 4}" class="muted">▲ anomaly events   ◆ work-order events</text>`;
+  return {x, y, g, L, R, W, marks};
+}
+const rangeOf = (since, until, points) => [
+  since ? new Date(since).getTime() : (points.length ? new Date(points[0].ts).getTime() : Date.now() - 3600e3),
+  until ? new Date(until).getTime() : Date.now()];
+
+// A risk trend: risk 0-100 %, the at-risk line, the asset's event marks.
+function trend(points, marks, since, until, line, label) {
+  const W = 900, H = 280, [t0, t1] = rangeOf(since, until, points);
+  const f = frame(t0, t1, 0, 1, r => `${Math.round(r * 100)}%`, W, H);
+  let g = f.g;
+  g += `<line x1="${f.L}" x2="${W - f.R}" y1="${f.y(line)}" y2="${f.y(line)}" stroke="#b91c1c" stroke-dasharray="5 4"/><text x="${W - f.R}" y="${f.y(line) - 4}" text-anchor="end">at risk ${Math.round(line * 100)}%</text>`;
+  if (points.length) g += `<polyline fill="none" stroke="#1d4ed8" stroke-width="2" points="${points.map(p => `${f.x(new Date(p.ts)).toFixed(1)},${f.y(p.risk).toFixed(1)}`).join(" ")}"/>`;
+  return `<svg class="trend" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(label)}">${g}${f.marks(marks)}</svg>`;
+}
+
+// A sensor trend: the mean of each bucket as a line and its lowest..highest as a band (a
+// spike stays visible however far the API downsampled), broken where data is missing,
+// with the anomaly events that name this sensor marked on the time axis.
+const num = v => Math.abs(v) >= 1e5 || (v !== 0 && Math.abs(v) < 1e-3) ? v.toExponential(2) : String(+v.toPrecision(4));
+function sensorTrend(s, stepS, marks, since, until) {
+  const W = 900, H = 200, pts = s.points, [t0, t1] = rangeOf(since, until, pts);
+  if (!pts.length) return `<p class="muted" data-signal-empty="${esc(s.signal)}">${esc(s.signal)}: no values in this range.</p>`;
+  let lo = Math.min(...pts.map(p => p.min)), hi = Math.max(...pts.map(p => p.max));
+  const pad = hi > lo ? (hi - lo) * 0.08 : Math.max(1, Math.abs(hi) * 0.05);
+  lo -= pad; hi += pad;
+  const f = frame(t0, t1, lo, hi, num, W, H);
+  const half = s.downsampled ? stepS * 500 : 0;  // a bucket is drawn at its middle
+  const ts = pts.map(p => new Date(p.ts).getTime() + half);
+  const gaps = ts.slice(1).map((t, i) => t - ts[i]).sort((a, b) => a - b);
+  const gap = Math.max(s.downsampled ? 3 * stepS * 1000 : 0, 10 * (gaps[Math.floor(gaps.length / 2)] || 0));
+  const runs = [[]];
+  pts.forEach((p, i) => { if (i && ts[i] - ts[i - 1] > gap) runs.push([]); runs[runs.length - 1].push(i); });
+  let g = f.g;
+  for (const run of runs) {
+    const xy = (i, v) => `${f.x(ts[i]).toFixed(1)},${f.y(v).toFixed(1)}`;
+    if (s.downsampled) g += `<polygon class="band" points="${run.map(i => xy(i, pts[i].max)).concat(run.slice().reverse().map(i => xy(i, pts[i].min))).join(" ")}"/>`;
+    g += run.length > 1 ? `<polyline class="mean" fill="none" points="${run.map(i => xy(i, pts[i].mean)).join(" ")}"/>`
+                        : `<circle class="mean" r="2.5" cx="${f.x(ts[run[0]])}" cy="${f.y(pts[run[0]].mean)}"/>`;
   }
-  g += `<text x="${L}" y="${H - 4}" class="muted">▲ anomaly events   ◆ work-order events</text>`;
-  return `<svg class="trend" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(label)}">${g}</svg>`;
+  return `<svg class="sensor" data-signal="${esc(s.signal)}" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(s.signal)} trend">` +
+         `<text x="${f.L + 6}" y="24" class="title">${esc(s.signal)}</text>${g}${f.marks(marks)}</svg>`;
 }
 
 // ---- views --------------------------------------------------------------------------------
@@ -151,14 +192,85 @@ async function asset(id, range) {
         <dt>Est. remaining life</dt><dd>${rul(a)}</dd>
         <dt>Contributing sensor</dt><dd>${esc(d.top_signal || "–")}${d.top_z != null ? ` (${d.top_z > 0 ? "+" : ""}${d.top_z} sd from its start)` : ""}</dd>
         <dt>Last score</dt><dd>${fmtTime(a.scored_at)} (${age(a.scored_at)})</dd></dl></div>
-      <div class="card"><h3>Record</h3><dl class="record">${rec.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v ?? "–") || "–"}</dd>`).join("")}</dl></div>
+      <div class="card" id="record"><h3>Record</h3><dl class="record">${rec.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${esc(v ?? "–") || "–"}</dd>`).join("")}</dl>
+        ${can("assets.write") ? '<div class="actions"><button class="secondary" id="edit-record">Edit record</button></div>' : ""}</div>
     </div>
     <div class="card"><h3>Risk trend</h3>
       <div class="ranges" role="group" aria-label="range">${Object.keys(RANGES).map(r => `<button class="secondary" data-range="${r}" aria-pressed="${r === range}">${r}</button>`).join("")}</div>
       ${trend(hist.points, marks, since.toISOString(), until.toISOString(), threshold(a), `risk of ${a.id}`)}
       <p class="muted">${hist.points.length} points${hist.downsampled ? " (downsampled: each the highest risk of its slice)" : ""}; ${events.length} events.</p></div>
+    <div class="card" id="sensors"><h3>Sensor trends</h3><p class="muted">Loading…</p></div>
     <div class="card"><h3>Work orders</h3>${orderTable(orders.items)}</div>`;
   document.querySelectorAll("[data-range]").forEach(b => b.onclick = () => asset(id, b.dataset.range).catch(fail));
+  if (can("assets.write")) $("#edit-record").onclick = () => editRecord(a);
+  await sensors(a, events, since, until);
+}
+
+// Sensor trends of the chosen signals over the page's range. The first time: the
+// contributing sensor and the sensors the edge's anomaly events name, else the first four.
+async function sensors(a, events, since, until) {
+  const enc = encodeURIComponent(a.id), box = $("#sensors"), range = `since=${since.toISOString()}&until=${until.toISOString()}`;
+  let names;
+  try { names = (await api(`/assets/${enc}/signals?${range}`)).signals; }
+  catch (e) {
+    if (e instanceof AuthError) throw e;
+    box.innerHTML = `<h3>Sensor trends</h3><p class="muted">Not available: ${esc(e.message)}</p>`; return;
+  }
+  const named = e => [e.signal, ...((e.detail || {}).signals || [])].filter(Boolean);
+  if (!S.signals[a.id]) {
+    const counts = {};
+    for (const e of events) if (e.kind === "anomaly") for (const n of named(e)) counts[n] = (counts[n] || 0) + 1;
+    const top = (a.latest_detail || {}).top_signal;
+    const pick = [top, ...Object.keys(counts).sort((p, q) => counts[q] - counts[p])].filter(n => n && names.includes(n));
+    S.signals[a.id] = [...new Set(pick.length ? pick : names)].slice(0, 4);
+  }
+  const chosen = S.signals[a.id].filter(n => names.includes(n));
+  const t = chosen.length ? await api(`/assets/${enc}/telemetry?${range}&max_points=300&${chosen.map(n => "signal=" + encodeURIComponent(n)).join("&")}`) : {series: [], step_s: 0};
+  const anomalies = events.filter(e => e.kind === "anomaly");
+  box.innerHTML = `<h3>Sensor trends</h3>
+    <fieldset class="signals"><legend>Sensors (${names.length})</legend>${names.map(n => `<label class="check"><input type="checkbox" data-signal-pick="${esc(n)}" ${chosen.includes(n) ? "checked" : ""}> ${esc(n)}</label>`).join("") || '<span class="muted">no values in this range</span>'}</fieldset>
+    ${t.series.map(s => sensorTrend(s, t.step_s, anomalies.filter(e => named(e).includes(s.signal)).map(e => ({ts: e.ts, kind: "anomaly", text: `${e.signal} ${e.message}`})),
+      since.toISOString(), until.toISOString())).join("")}
+    ${t.series.some(s => s.downsampled) ? `<p class="muted">Downsampled to ${t.step_s} s buckets: the line is each bucket's mean, the band its lowest to highest value.</p>` : ""}`;
+  box.querySelectorAll("[data-signal-pick]").forEach(c => c.onchange = () => {
+    S.signals[a.id] = [...box.querySelectorAll("[data-signal-pick]:checked")].map(x => x.dataset.signalPick);
+    sensors(a, events, since, until).catch(fail);
+  });
+}
+
+// The asset record as a form, for roles that may change it; sent with If-Match so an edit
+// made meanwhile by someone else is not overwritten. An emptied field is cleared.
+const RECORD_FIELDS = [["name", "Name"], ["site", "Site"], ["area", "Area"], ["line", "Line"], ["region", "Region"],
+  ["equipment_class", "Equipment class"], ["serial_number", "Serial number"], ["make", "Make"], ["model", "Model"],
+  ["criticality", "Criticality (1-5)", "number"], ["gateway", "Gateway"]];
+const COMMERCIAL_FIELDS = [["customer", "Customer"], ["purchase_contract", "Purchase contract"], ["service_contract", "Service contract"],
+  ["warranty_start", "Warranty start", "date"], ["warranty_end", "Warranty end", "date"]];
+function editRecord(a) {
+  const fields = RECORD_FIELDS.concat("customer" in a ? COMMERCIAL_FIELDS : []);
+  const card = $("#record");
+  card.innerHTML = `<h3>Edit record</h3><form id="asset-edit">${fields.map(([k, label, type]) =>
+    `<label>${esc(label)}<input name="${k}" type="${type || "text"}" ${type === "number" ? 'min="1" max="5" inputmode="numeric"' : ""} value="${esc(a[k] ?? "")}"></label>`).join("")}
+    <div class="actions"><button type="submit">Save</button><button type="button" class="secondary" id="edit-cancel">Cancel</button></div></form>`;
+  $("#edit-cancel").onclick = () => render();
+  $("#asset-edit").onsubmit = async ev => {
+    ev.preventDefault();
+    const body = {};
+    for (const [k, , type] of fields) {
+      const v = ev.target.elements[k].value.trim();
+      if (v === String(a[k] ?? "")) continue;  // only what changed
+      body[k] = v === "" ? null : type === "number" ? Number(v) : v;
+    }
+    if (!Object.keys(body).length) { say("Nothing changed."); render(); return; }
+    try {
+      await api(`/assets/${encodeURIComponent(a.id)}`, {method: "PUT", headers: {"If-Match": `"${a.version}"`}, json: body});
+      say(`Record of ${a.id} saved (${Object.keys(body).join(", ")}).`);
+      render();
+    } catch (e) {
+      if (e.status === 412) { say(`${a.id} was changed by someone else meanwhile: reloaded, please edit again.`, true); render(); }
+      else fail(e);
+    }
+  };
+  card.querySelector("input").focus();
 }
 
 function orderTable(items) {

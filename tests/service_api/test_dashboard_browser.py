@@ -44,7 +44,8 @@ DOCS_IMG = Path(__file__).resolve().parents[2] / "docs" / "img"
 @pytest.fixture(scope="module")
 def live(tmp_path_factory, risk_model_dir, mosquitto_module, loop_thread_module):
     tmp = tmp_path_factory.mktemp("dash")
-    thread, service_api, _ = start_api(tmp / "api")
+    thread, service_api, _ = start_api(tmp / "api", telemetry={
+        "kind": "embedded", "path": str(tmp / "store.sqlite")})  # the ingester's store
     url = f"sqlite:///{tmp / 'api' / 'api.sqlite'}"
     add_user(url, "erin", "engineer", password="erin-password")
     add_user(url, "vic", "viewer", password="vic-password")
@@ -137,7 +138,22 @@ def test_engineer_finds_the_failing_pump_and_approves_its_order(live, browser, t
     assert page.locator("svg.trend .mark.anomaly").count() >= 1
     assert page.locator("svg.trend .mark.order").count() >= 1  # the order's creation
     assert "Contributing sensor" in page.inner_text("#view")
+    # sensor trends read back from the ingester's store: the sensors the anomalies name,
+    # each a line (and a band once downsampled), with those anomalies marked
+    page.wait_for_selector("svg.sensor")
+    sensors = page.locator("svg.sensor")
+    assert 1 <= sensors.count() <= 4
+    assert page.locator("svg.sensor .mean").count() >= sensors.count()
+    assert page.locator("svg.sensor .mark.anomaly").count() >= 1
+    flagged = {e["signal"] for e in anomalies}
+    assert {sensors.nth(i).get_attribute("data-signal")
+            for i in range(sensors.count())} & flagged
     _shot(page, tmp_path, "asset")
+    # another sensor, picked from the list, gets its own plot
+    unpicked = page.locator("[data-signal-pick]:not(:checked)").first
+    name = unpicked.get_attribute("data-signal-pick")
+    unpicked.check()
+    page.wait_for_selector(f"svg.sensor[data-signal='{name}']")
 
     page.click("nav a[href='#/queue']")
     card = page.locator("article[data-order]").first
@@ -172,6 +188,18 @@ def test_planner_assigns_technician_completes_with_labour_and_a_part(live, brows
     card.locator(f"[data-team='{oid}']").fill("pump-crew")
     card.locator(f"[data-assign='{oid}']").click()
     page.wait_for_function("document.querySelector('#status').textContent.includes('assigned')")
+    # the planner corrects the asset record from its page (sent with If-Match)
+    page.goto(base + "/#/asset/pump-02")
+    page.click("#edit-record")
+    page.fill("#asset-edit [name=serial_number]", "SN-4711")
+    page.fill("#asset-edit [name=criticality]", "4")
+    page.fill("#asset-edit [name=warranty_end]", "2031-06-30")
+    page.click("#asset-edit button[type=submit]")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('saved')")
+    page.wait_for_selector("#record dd:text('SN-4711')")
+    a = service_api.get("/assets/pump-02")  # the ingester's token: no commercial fields
+    assert (a["serial_number"], a["criticality"]) == ("SN-4711", 4)
+    assert "2031-06-30" in page.inner_text("#record")  # the planner sees the warranty
     page.click("nav a[href='#/kpis']")
     page.wait_for_selector(".kpi")
     assert page.locator("svg[aria-label$='by week']").count() == 3

@@ -16,8 +16,16 @@ EXAMPLES = 60  # per operation and database: bounded
 
 @pytest.fixture
 def st_app(db_url, tmp_path):
+    from contracts.wire import Sample
+    from ingest.stores.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "store.sqlite")  # sensor trends to read back
+    store.write("gw", [Sample(asset="pump-01", ts="2026-01-01T00:00:00Z", values={"t": 1})])
+    store.close()
     app = create_app(ServiceApiSettings(database_url=db_url,
-                                        attachments_dir=str(tmp_path / "attachments")))
+                                        attachments_dir=str(tmp_path / "attachments"),
+                                        telemetry={"kind": "embedded",
+                                                   "path": str(tmp_path / "store.sqlite")}))
     headers = tokens_for_roles(db_url)
     from fastapi.testclient import TestClient
 

@@ -1,19 +1,20 @@
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import orjson
 from fastapi import APIRouter, Depends, Path, Query, Request, Response
 
 from contracts.api_bodies import Moment
-from contracts.ids import ID_PATTERN
+from contracts.ids import ID_PATTERN, check_id
 
 from ... import schemas
 from ...crud import assets as crud
 from ...crud import health as health_crud
 from ...paging import Page, PageParams, fast_json, page_params
-from ...problems import Unprocessable
+from ...problems import Problem, Unprocessable
+from ...telemetry import NS, TelemetryNotConfigured, TelemetryUnavailable, step_ns
 from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
 
 router = APIRouter(prefix="/assets", tags=["assets"])
@@ -110,6 +111,78 @@ def list_events(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
                 limit: int = Query(default=1000, ge=1, le=10_000)):
     """The asset's events in [since, until), oldest first (the newest ``limit``)."""
     return health_crud.list_events(db, asset_id, who, since, until, kind, limit)
+
+
+def _telemetry_range(since: datetime | None, until: datetime | None
+                     ) -> tuple[datetime, datetime]:
+    until = until or datetime.now(UTC)
+    since = since or until - timedelta(hours=24)
+    if since >= until:
+        raise Unprocessable(f"since ({since.isoformat()}) must be before until "
+                            f"({until.isoformat()})")
+    return since, until
+
+
+def _reader(request: Request):
+    reader = request.app.state.telemetry
+    if isinstance(reader, TelemetryNotConfigured):
+        raise Problem(str(reader), status=503, slug="telemetry-not-configured",
+                      title="No telemetry store configured")
+    return reader
+
+
+def _ns(t: datetime) -> int:
+    return int(t.timestamp()) * NS + t.microsecond * 1000
+
+
+def _read(call, *args):
+    try:
+        return call(*args)
+    except TelemetryUnavailable as exc:
+        raise Problem(str(exc), status=502, slug="telemetry-unavailable",
+                      title="The telemetry store cannot be read") from exc
+
+
+@router.get("/{asset_id}/signals", response_model=schemas.SignalList, responses={
+    502: {"description": "the telemetry store cannot be read"},
+    503: {"description": "the API has no telemetry store configured"}})
+def list_signals(request: Request, db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+                 since: Moment | None = None, until: Moment | None = None):
+    """The sensor signals with values in [since, until) (default: the last 24 hours), read
+    from the ingester's time-series store."""
+    crud.get_asset(db, asset_id, who)
+    since, until = _telemetry_range(since, until)
+    names = _read(_reader(request).signals, asset_id, _ns(since), _ns(until))
+    return schemas.SignalList(asset_id=asset_id, since=since, until=until, signals=names)
+
+
+@router.get("/{asset_id}/telemetry", response_model=schemas.TelemetryHistory, responses={
+    502: {"description": "the telemetry store cannot be read"},
+    503: {"description": "the API has no telemetry store configured"}})
+def telemetry(request: Request, db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+              signal: Annotated[list[str], Query(max_length=16)],
+              since: Moment | None = None, until: Moment | None = None,
+              max_points: int = Query(default=500, ge=10, le=5000)):
+    """Sensor trends: each ``signal`` (repeat the parameter, up to 16) in [since, until)
+    (default: the last 24 hours), at most ``max_points`` points each. A series with more
+    values is downsampled into equal buckets of ``step_s`` whole seconds, each with its
+    lowest, highest and mean value and count, so a spike is never averaged away."""
+    for name in signal:
+        try:
+            check_id(name)
+        except ValueError as exc:
+            raise Unprocessable(f"signal: {exc}") from exc
+    crud.get_asset(db, asset_id, who)
+    since, until = _telemetry_range(since, until)
+    reader, t0, t1 = _reader(request), _ns(since), _ns(until)
+    series = []
+    for name in dict.fromkeys(signal):
+        buckets, downsampled = _read(reader.series, asset_id, name, t0, t1, max_points)
+        series.append(schemas.TelemetrySeries(signal=name, downsampled=downsampled, points=[
+            schemas.TelemetryBucket(ts=datetime.fromtimestamp(b.t_ns / NS, UTC), min=b.min,
+                                    max=b.max, mean=b.mean, n=b.n) for b in buckets]))
+    return schemas.TelemetryHistory(asset_id=asset_id, since=since, until=until,
+                                     step_s=step_ns(t0, t1, max_points) // NS, series=series)
 
 
 batch_router = APIRouter(tags=["health"])
