@@ -186,7 +186,8 @@ def _api(args: argparse.Namespace) -> int:
 
             from service_api.app import create_app
 
-            uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info")
+            uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info",
+                        timeout_graceful_shutdown=5)  # open change streams end
     except (DatabaseNotMigrated, Problem) as exc:
         log.error("%s", exc)
         return 2

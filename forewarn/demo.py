@@ -91,7 +91,8 @@ class ApiThread:
     def __init__(self, settings: ServiceApiSettings):
         self.settings = settings
         cfg = uvicorn.Config(create_app(settings), host=settings.host, port=settings.port,
-                             log_level="warning", lifespan="on")
+                             log_level="warning", lifespan="on",
+                             timeout_graceful_shutdown=5)  # open change streams
         self.server = uvicorn.Server(cfg)
         self.thread = threading.Thread(target=self.server.run, name="api", daemon=True)
 

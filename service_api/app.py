@@ -12,7 +12,17 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import problems
-from .api.routes import assets, codes, dispatch, kpis, users, webhooks, work_orders
+from .api.routes import (
+    assets,
+    changes,
+    codes,
+    dispatch,
+    kpis,
+    users,
+    webhooks,
+    work_orders,
+)
+from .changes import ChangeFeed
 from .crud.users import LoginLimiter
 from .db import check_migrated, make_engine, session_factory, write_session_factory
 from .settings import ServiceApiSettings
@@ -22,7 +32,8 @@ from .workflow import TransitionError
 
 API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
-           dispatch.router, webhooks.router, kpis.router, users.router, codes.router)
+           dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
+           changes.router)
 
 
 class BodyLimit:
@@ -104,6 +115,7 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
             sender = WebhookSender(write_session_factory(engine), settings.webhook_poll_s,
                                    settings.webhook_timeout_s, settings.webhook_max_attempts)
             sender.start()
+        app.state.changes = ChangeFeed(app.state.sessionmaker, settings.push_poll_s)
         yield
         if sender is not None:
             sender.stop()

@@ -55,3 +55,9 @@ class ServiceApiSettings(BaseModel):
         description="due date of a new order: hours after creation, by priority")
     telemetry: TelemetrySettings = Field(default_factory=TelemetrySettings, description=(
         "the time-series store sensor trends are read from (the ingester's store)"))
+    push_poll_s: float = Field(default=1.0, gt=0, description=(
+        "how often GET /api/v1/changes checks the database for changes (once per process, "
+        "while a stream is open)"))
+    push_heartbeat_s: float = Field(default=15.0, gt=0)
+    push_max_s: float = Field(default=300.0, gt=0, description=(
+        "a change stream ends after this; the client reconnects"))

@@ -207,10 +207,10 @@ class Postgres:
         shutil.rmtree(self.dir, ignore_errors=True)
 
 
-def start_api(folder: Path, port: int | None = None, telemetry: dict | None = None):
+def start_api(folder: Path, port: int | None = None, **settings):
     """The service API on a migrated SQLite file in ``folder``, served by uvicorn in a
-    thread (reading sensor trends from ``telemetry``, the API's [telemetry] settings);
-    returns (thread, ApiClient with the ``ingest`` service token, admin password)."""
+    thread, with any other ``settings`` (e.g. ``telemetry``); returns (thread, ApiClient
+    with the ``ingest`` service token, admin password)."""
     from forewarn.demo import ApiThread
     from forewarn.runtime import free_port as _free_port
     from ingest.api_client import ApiClient
@@ -218,11 +218,10 @@ def start_api(folder: Path, port: int | None = None, telemetry: dict | None = No
     from service_api.settings import ServiceApiSettings
 
     folder.mkdir(parents=True, exist_ok=True)
-    settings = ServiceApiSettings(port=port or _free_port(),
-                                  database_url=f"sqlite:///{folder / 'api.sqlite'}",
-                                  attachments_dir=str(folder / "attachments"),
-                                  telemetry=telemetry or {})
-    password, token = local_setup(settings.database_url, folder)
-    thread = ApiThread(settings)
+    config = ServiceApiSettings(port=port or _free_port(),
+                                database_url=f"sqlite:///{folder / 'api.sqlite'}",
+                                attachments_dir=str(folder / "attachments"), **settings)
+    password, token = local_setup(config.database_url, folder)
+    thread = ApiThread(config)
     thread.start()
-    return thread, ApiClient(f"http://127.0.0.1:{settings.port}", token=token), password
+    return thread, ApiClient(f"http://127.0.0.1:{config.port}", token=token), password

@@ -3,7 +3,7 @@
 "use strict";
 const API = "/api/v1";
 const S = {token: sessionStorage.getItem("forewarn-token"), me: null, meta: null,
-           sparks: {}, signals: {}, timer: null, filters: {site: "", region: "", equipment_class: ""}};
+           sparks: {}, signals: {}, live: false, listening: null, pending: null, drawn: 0, timer: null, filters: {site: "", region: "", equipment_class: ""}};
 
 // A token handed over as #token=... (kept for this tab only).
 const handed = new URLSearchParams(location.hash.slice(1)).get("token");
@@ -179,6 +179,9 @@ async function asset(id, range) {
     .concat(trails.flat().map(e => ({ts: e.ts, kind: "order", text: `order ${e.to_status} by ${e.actor}`})))
     .filter(m => new Date(m.ts) >= since);
   const d = a.latest_detail || {};
+  // a redraw of the same asset keeps its sensor plots until the new ones are in (no jump)
+  const keep = document.body.dataset.asset === a.id && $("#sensors") ? $("#sensors").innerHTML : "";
+  document.body.dataset.asset = a.id;
   const rec = [["Name", a.name], ["Path", a.path], ["Serial number", a.serial_number], ["Equipment class", a.equipment_class],
     ["Make / model", [a.make, a.model].filter(Boolean).join(" ")], ["Criticality", a.criticality], ["Region", a.region],
     ["Gateway", a.gateway + (a.gateway_online == null ? "" : a.gateway_online ? " (online)" : ` (offline since ${fmtTime(a.gateway_state_at)})`)]];
@@ -199,7 +202,7 @@ async function asset(id, range) {
       <div class="ranges" role="group" aria-label="range">${Object.keys(RANGES).map(r => `<button class="secondary" data-range="${r}" aria-pressed="${r === range}">${r}</button>`).join("")}</div>
       ${trend(hist.points, marks, since.toISOString(), until.toISOString(), threshold(a), `risk of ${a.id}`)}
       <p class="muted">${hist.points.length} points${hist.downsampled ? " (downsampled: each the highest risk of its slice)" : ""}; ${events.length} events.</p></div>
-    <div class="card" id="sensors"><h3>Sensor trends</h3><p class="muted">Loading…</p></div>
+    <div class="card" id="sensors">${keep || '<h3>Sensor trends</h3><p class="muted">Loading…</p>'}</div>
     <div class="card"><h3>Work orders</h3>${orderTable(orders.items)}</div>`;
   document.querySelectorAll("[data-range]").forEach(b => b.onclick = () => asset(id, b.dataset.range).catch(fail));
   if (can("assets.write")) $("#edit-record").onclick = () => editRecord(a);
@@ -421,6 +424,7 @@ function fail(e) {
   console.error(e); say(e.message, true);
 }
 function showLogin() {
+  stopListening();
   S.token = null; S.me = null; sessionStorage.removeItem("forewarn-token");
   $("#login").hidden = false; $("#nav").hidden = true; $("#view").innerHTML = ""; $("#who").textContent = "";
   $("#login [name=name]").focus();
@@ -436,8 +440,54 @@ $("#login").addEventListener("submit", async ev => {
   await start();
 });
 
+// ---- live push ----------------------------------------------------------------------------
+// GET /changes is a server-sent event stream, read with fetch so the token travels in a
+// header (EventSource cannot send one) and never in a URL. Each change redraws the view —
+// at most every 2 s on the fleet, 5 s elsewhere, and never while the user has typed or
+// picked something in it that a redraw would lose. Without the stream (a proxy that
+// buffers it, a network cut) the fleet polls every 5 s until it is back.
+async function listen() {
+  if (S.listening) return;
+  S.listening = new AbortController();
+  const signal = S.listening.signal;
+  while (!signal.aborted) {
+    try {
+      const r = await fetch(API + "/changes", {headers: {"Authorization": "Bearer " + S.token}, signal});
+      if (r.status === 401) { stopListening(); showLogin(); return; }
+      if (!r.ok) throw new Error(`changes: HTTP ${r.status}`);
+      const reader = r.body.getReader(), dec = new TextDecoder();
+      let buf = "", first = true;
+      for (;;) {
+        const {value, done} = await reader.read();
+        if (done) break;
+        buf += dec.decode(value, {stream: true});
+        for (let k; (k = buf.indexOf("\n\n")) >= 0; buf = buf.slice(k + 2)) {
+          if (!/^event: change$/m.test(buf.slice(0, k))) continue;
+          if (first) { first = false; setLive(true); } else changed();  // the first is the state now
+        }
+      }
+    } catch (e) { if (signal.aborted) return; }
+    setLive(false);
+    await new Promise(res => setTimeout(res, 3000));
+  }
+}
+function stopListening() { if (S.listening) S.listening.abort(); S.listening = null; setLive(false); }
+function setLive(on) {
+  const was = S.live;
+  S.live = on; document.body.dataset.live = on ? "push" : "poll";
+  if (was && !on && !S.timer && document.body.dataset.view === "fleet") S.timer = setTimeout(render, 5000);
+}
+// Would a redraw lose something the user typed or picked?
+const busy = () => !!$("#asset-edit") || [...document.querySelectorAll("#view input, #view select, #view textarea")].some(
+  el => el.type === "checkbox" ? el.checked !== el.defaultChecked : el.tagName === "SELECT" ? el.selectedIndex !== Math.max(0, [...el.options].findIndex(o => o.defaultSelected)) : el.value !== el.defaultValue);
+function changed() {
+  if (S.pending) return;
+  const gap = document.body.dataset.view === "fleet" ? 2000 : 5000;
+  S.pending = setTimeout(() => { S.pending = null; if (!busy()) render(); }, Math.max(0, gap - (Date.now() - S.drawn)));
+}
+
 async function render() {
-  clearTimeout(S.timer);
+  clearTimeout(S.timer); S.timer = null; S.drawn = Date.now();
   const [, view, arg] = (location.hash || "#/").split("/");
   document.querySelectorAll("nav a").forEach(a => a.classList.toggle("active", a.getAttribute("href") === "#/" + (view || "")));
   try {
@@ -448,8 +498,8 @@ async function render() {
     else await fleet();
     document.body.dataset.view = view || "fleet";
   } catch (e) { fail(e); return; }
-  // live refresh of the fleet without reloading; other views refresh when acted on
-  if (!view) S.timer = setTimeout(render, 5000);
+  // live refresh without reloading: pushed changes (listen), else the fleet polls
+  if (!view && !S.live) S.timer = setTimeout(render, 5000);
 }
 
 async function start() {
@@ -459,6 +509,7 @@ async function start() {
   $("#login").hidden = true; $("#nav").hidden = false;
   $("#who").innerHTML = `${esc(S.me.name)} (${esc(S.me.role)}) <button class="secondary" id="logout">Log out</button>`;
   $("#logout").onclick = () => { api("/auth/logout", {method: "POST"}).catch(() => {}); showLogin(); };
+  listen();
   await render();
 }
 window.addEventListener("hashchange", render);

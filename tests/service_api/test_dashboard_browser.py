@@ -230,19 +230,39 @@ def test_viewer_sees_no_commercial_fields(live, browser):
     base, _ = live
     page = browser.new_page()
     bodies: list[str] = []
+    # every API response but the change stream (it never ends; it carries ids and counts)
     page.on("response", lambda r: bodies.append(r.text()) if "/api/v1/" in r.url
-            and r.request.method == "GET" and r.ok else None)
+            and "/api/v1/changes" not in r.url and r.request.method == "GET" and r.ok
+            else None)
     _login(page, base, "vic", "vic-password")
     page.click("#assets tbody tr a >> nth=0")
     page.wait_for_selector("svg.trend")
+    page.wait_for_selector("svg.sensor")  # the asset page's last requests
     page.click("nav a[href='#/queue']")
-    page.wait_for_load_state("networkidle")
+    page.wait_for_function("document.body.dataset.view === 'queue'")
     assert "ACME" not in page.content()
     assert not page.locator("button[data-act]").count()  # no review buttons for a viewer
     assert len(bodies) >= 5
     for text in bodies:
         assert "ACME" not in text and "SC-77" not in text
         assert not any(f'"{f}"' in text for f in COMMERCIAL), text[:300]
+    page.close()
+
+
+def test_the_fleet_redraws_when_a_change_is_pushed(live, browser):
+    from datetime import UTC, datetime
+
+    from contracts.api_bodies import HealthCreate
+
+    base, service_api = live
+    page = browser.new_page()
+    _login(page, base, "vic", "vic-password")
+    page.wait_for_function("document.body.dataset.live === 'push'")  # polling is off
+    row = page.locator("#assets tbody tr[data-asset='motor-01'] td.risk")
+    assert "63%" not in row.inner_text()
+    service_api.post_health("motor-01", HealthCreate(ts=datetime.now(UTC), risk=0.63))
+    page.wait_for_function("document.querySelector(\"tr[data-asset='motor-01'] td.risk\")"
+                           ".textContent.startsWith('63%')", timeout=10_000)
     page.close()
 
 

@@ -24,6 +24,7 @@ def st_app(db_url, tmp_path):
     store.close()
     app = create_app(ServiceApiSettings(database_url=db_url,
                                         attachments_dir=str(tmp_path / "attachments"),
+                                        push_max_s=0.2,  # /changes ends soon
                                         telemetry={"kind": "embedded",
                                                    "path": str(tmp_path / "store.sqlite")}))
     headers = tokens_for_roles(db_url)
