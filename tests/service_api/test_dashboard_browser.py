@@ -212,6 +212,14 @@ def test_planner_assigns_technician_completes_with_labour_and_a_part(live, brows
     card.locator("button[data-move=in_progress]").click()
     page.wait_for_function("document.querySelector('#status').textContent.includes('in_progress')")
     card = page.locator(f"article[data-order='{oid}']")
+    # a photo from the tablet's camera (the input asks for it: capture=environment)
+    photo = card.locator(f"[data-photo='{oid}']")
+    assert photo.get_attribute("capture") == "environment"
+    photo.set_input_files(files=[{"name": "seal.jpg", "mimeType": "image/jpeg",
+                                  "buffer": b"\xff\xd8\xff\xe0\x00\x10JFIF\x00" + bytes(2000)}])
+    page.wait_for_function("document.querySelector('#status').textContent.includes('seal.jpg')")
+    assert [a["filename"] for a in service_api.get(f"/work-orders/{oid}/attachments")] == [
+        "seal.jpg"]
     card.locator(f"[data-minutes='{oid}']").fill("30")
     card.locator(f"[data-part='{oid}']").fill("BRG-6205")
     card.locator("button[data-move=completed]").click()
@@ -263,6 +271,32 @@ def test_the_fleet_redraws_when_a_change_is_pushed(live, browser):
     service_api.post_health("motor-01", HealthCreate(ts=datetime.now(UTC), risk=0.63))
     page.wait_for_function("document.querySelector(\"tr[data-asset='motor-01'] td.risk\")"
                            ".textContent.startsWith('63%')", timeout=10_000)
+    page.close()
+
+
+AUDIT = (Path(__file__).parent / "a11y_audit.js").read_text()
+
+
+def test_pages_meet_contrast_and_touch_target_sizes(live, browser):
+    base, _ = live
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    _login(page, base, "erin", "erin-password")
+    for view, name in (("#/", "fleet"), ("#/asset/pump-01", "asset"), ("#/queue", "queue"),
+                       ("#/orders", "orders"), ("#/kpis", "kpis")):
+        page.goto(base + "/" + view)
+        page.wait_for_function(f"document.body.dataset.view === '{name}'")
+        if name == "asset":
+            page.wait_for_selector("svg.sensor")
+        found = page.evaluate(AUDIT)
+        assert found == {"low": [], "small": []}, (view, found)
+    # keyboard: Tab reaches the navigation and every control is focusable in order
+    page.goto(base + "/#/")
+    page.wait_for_selector("#assets tbody tr")
+    reached = set()
+    for _ in range(12):
+        page.keyboard.press("Tab")
+        reached.add(page.evaluate("document.activeElement.getAttribute('href')"))
+    assert {"#/queue", "#/orders", "#/kpis"} <= reached
     page.close()
 
 
