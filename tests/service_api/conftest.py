@@ -85,10 +85,24 @@ class Api:
         return Caller(self.client, {})
 
 
+def settings_for_test(db_url: str, tmp_path) -> ServiceApiSettings:
+    """Settings for an API under test: sensor trends read from a small embedded store
+    (pump-01's ``t``), change streams that end after 0.2 s (a test client reads a response
+    to its end)."""
+    from contracts.wire import Sample
+    from ingest.stores.embedded import EmbeddedStore
+
+    store = EmbeddedStore(tmp_path / "store.sqlite")
+    store.write("gw", [Sample(asset="pump-01", ts="2026-01-01T00:00:00Z", values={"t": 1})])
+    store.close()
+    return ServiceApiSettings(database_url=db_url, attachments_dir=str(tmp_path / "att"),
+                              push_max_s=0.2, telemetry={
+                                  "kind": "embedded", "path": str(tmp_path / "store.sqlite")})
+
+
 @pytest.fixture
 def api(db_url, tmp_path):
-    app = create_app(ServiceApiSettings(database_url=db_url,
-                                        attachments_dir=str(tmp_path / "attachments")))
+    app = create_app(settings_for_test(db_url, tmp_path))
     headers = tokens_for_roles(db_url)
     with TestClient(app, raise_server_exceptions=False) as c:
         yield Api(c, headers, db_url)

@@ -7,8 +7,7 @@ import schemathesis
 from hypothesis import HealthCheck, given, settings
 
 from service_api.app import create_app
-from service_api.settings import ServiceApiSettings
-from tests.service_api.conftest import tokens_for_roles
+from tests.service_api.conftest import settings_for_test, tokens_for_roles
 from tests.service_api.helpers import order
 
 EXAMPLES = 60  # per operation and database: bounded
@@ -16,17 +15,7 @@ EXAMPLES = 60  # per operation and database: bounded
 
 @pytest.fixture
 def st_app(db_url, tmp_path):
-    from contracts.wire import Sample
-    from ingest.stores.embedded import EmbeddedStore
-
-    store = EmbeddedStore(tmp_path / "store.sqlite")  # sensor trends to read back
-    store.write("gw", [Sample(asset="pump-01", ts="2026-01-01T00:00:00Z", values={"t": 1})])
-    store.close()
-    app = create_app(ServiceApiSettings(database_url=db_url,
-                                        attachments_dir=str(tmp_path / "attachments"),
-                                        push_max_s=0.2,  # /changes ends soon
-                                        telemetry={"kind": "embedded",
-                                                   "path": str(tmp_path / "store.sqlite")}))
+    app = create_app(settings_for_test(db_url, tmp_path))
     headers = tokens_for_roles(db_url)
     from fastapi.testclient import TestClient
 
