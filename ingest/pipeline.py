@@ -83,6 +83,8 @@ class IngestCounters:
     values_held: int = 0  # "unchanged" values filled in with the value last sent
     values_held_unknown: int = 0  # "unchanged" values never seen before: left out
     gateway_state: dict[str, str] = field(default_factory=dict)
+    # each device's link as its gateway last reported it (device events, state messages)
+    device_state: dict[str, str] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, object]:
         return dict(self.__dict__)
@@ -337,6 +339,7 @@ class Ingester:
             if isinstance(message, GatewayState):
                 before = self.counters.gateway_state.get(message.gateway)
                 self.counters.gateway_state[message.gateway] = message.status
+                self.counters.device_state.update(message.devices)
                 if before != message.status:
                     log.info("gateway %s is %s", message.gateway, message.status)
                     events.append((EventRecord.of(message), msg))
@@ -346,6 +349,7 @@ class Ingester:
                     events.append((EventRecord.of(message), msg))
                 elif isinstance(message, DeviceEvent):
                     self.counters.device_events += 1
+                    self.counters.device_state[message.asset] = message.status
                     log.info("device %s behind %s is %s%s", message.asset, message.gateway,
                              message.status, f" ({message.reason})" if message.reason else "")
                     events.append((EventRecord.of(message), msg))
@@ -499,10 +503,13 @@ class Ingester:
                               exc))
 
     def _order_hold(self, asset: str) -> str | None:
-        """No order from stale data: not while the asset's gateway says it is offline."""
+        """No order from stale data: not while the asset's gateway says it is offline,
+        nor while the gateway says the asset's device does not answer."""
         for gateway, assets in self._gateway_assets.items():
             if asset in assets and self.counters.gateway_state.get(gateway) == "offline":
                 return f"gateway {gateway} is offline"
+        if self.counters.device_state.get(asset) == "offline":
+            return f"device {asset} does not answer its gateway"
         return None
 
     def _not_registered(self, asset: str, exc: ApiError) -> None:

@@ -8,12 +8,13 @@ or absent API never delays a store write or an acknowledgement.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from contracts.api_bodies import WorkOrderCreate
+from contracts.api_bodies import EventBatch, EventRecord, WorkOrderCreate
 from contracts.wire import Sample
 from models.alarm import AlarmRule
 from models.io import PdmModel
@@ -45,7 +46,8 @@ class RiskTracker:
     def __init__(self, model: PdmModel, api: ApiClient | None, threshold: float,
                  consecutive: int, health_post_interval_s: float = 2.0,
                  time_scale: float = 1.0, resample: bool = True, order_k: int | None = None,
-                 order_n: int | None = None, hysteresis: float = 0.05):
+                 order_n: int | None = None, hysteresis: float = 0.05,
+                 single_sensor_orders: bool = True):
         self.model = model
         self.api = api
         self.rule = AlarmRule(threshold, consecutive)
@@ -63,6 +65,9 @@ class RiskTracker:
         self.hold: Callable[[str], str | None] = lambda asset: None
         self.orders_held = 0  # due orders held back by ``hold``
         self._held: set[str] = set()
+        self.single_sensor_orders = single_sensor_orders
+        self.single_sensor_alarms = 0  # alarms that rest on one sensor: no order (yet)
+        self._suspects: set[str] = set()  # assets told "check this sensor" this episode
 
     @classmethod
     def from_settings(cls, model: PdmModel, api: ApiClient | None, s: RiskSettings
@@ -72,7 +77,8 @@ class RiskTracker:
                    consecutive=s.consecutive or model.consecutive,
                    health_post_interval_s=s.health_post_interval_s,
                    time_scale=s.time_scale, resample=s.resample, order_k=s.order_k,
-                   order_n=s.order_n, hysteresis=s.hysteresis)
+                   order_n=s.order_n, hysteresis=s.hysteresis,
+                   single_sensor_orders=s.single_sensor_orders)
 
     @property
     def bucket_s(self) -> float:
@@ -104,7 +110,12 @@ class RiskTracker:
         now = time.monotonic()
         if self.policy.episode_over(a):
             a.reported = False
+        if not a.alarm:
+            self._suspects.discard(asset)
         due_order = self.policy.order_due(a)
+        without = self.scorer.risk_without_top(asset) if due_order else None
+        if due_order and not a.reported and self._single_sensor(asset, a, without):
+            due_order = False
         if due_order:
             reason = self.hold(asset)
             if reason is not None:  # no order from stale data: wait until it clears
@@ -123,10 +134,34 @@ class RiskTracker:
                               f"health score for {asset} not posted: {exc}"))
         if due_order:
             a.order_pending = True
-            order = self.policy.order_body(asset, a, self.scorer.risk_without_top(asset))
+            order = self.policy.order_body(asset, a, without)
             self.api.send(("order", asset), lambda api: api.open_work_order(order),
                           on_done=lambda created: self._opened(a, order, created),
                           on_error=lambda exc: self._order_failed(asset, a, exc))
+
+    def _single_sensor(self, asset: str, a: AssetState, without: float | None) -> bool:
+        """The alarm rests on the most deviating sensor alone (re-scored without it, the
+        risk is below the threshold): a drifting or failed sensor is likelier than a
+        failing machine. With ``single_sensor_orders`` off: no order, and once per alarm
+        episode an ``alarm`` event asks for the sensor to be checked."""
+        if self.single_sensor_orders or without is None or without >= self.trigger.threshold:
+            return False
+        self.single_sensor_alarms += 1
+        if asset not in self._suspects and self.api is not None:
+            self._suspects.add(asset)
+            log.warning("alarm on %s rests on %s alone (risk %.2f, %.2f without it): no "
+                        "order; check the sensor", asset, a.top_signal, a.risk, without)
+            event = EventBatch(records=[EventRecord(
+                asset_id=asset, ts=dt.datetime.fromisoformat(a.last_ts), kind="alarm",
+                signal=a.top_signal[:64], severity=round(a.risk, 4),
+                message=f"risk {a.risk:.2f} rests on {a.top_signal} alone ({without:.2f} "
+                        "without it): check the sensor; no order opened"[:200],
+                detail={"reason": "single_sensor", "risk": round(a.risk, 4),
+                        "risk_without": round(without, 4), "top_z": round(a.top_z, 2)})])
+            self.api.send(("suspect", asset), lambda api: api.post_events(event),
+                          on_error=lambda exc: self._api_failed(
+                              f"sensor alarm for {asset} not posted: {exc}"))
+        return True
 
     def _api_failed(self, message: str) -> None:
         self.api_errors += 1

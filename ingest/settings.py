@@ -67,6 +67,13 @@ class RiskSettings(_Strict):
     hysteresis: float = Field(default=0.05, ge=0, lt=1, description="the order trigger goes "
                               "off when the last order_n scores are below threshold - this")
     health_post_interval_s: float = Field(default=2.0, ge=0)
+    single_sensor_orders: bool = Field(default=True, description=(
+        "open a predictive order also when the alarm rests on one sensor alone (the risk "
+        "re-scored without the most deviating sensor is below the threshold; the order "
+        "says so). false: such an alarm is posted as an 'alarm' event asking for the "
+        "sensor to be checked, and the order waits until another sensor corroborates — "
+        "no order from a drifting sensor, but a failure seen by one sensor alone may get "
+        "its order late or never (bench/single_sensor_guard.py)"))
     resample: bool = Field(default=True, description="average samples to the model's "
                            "sample interval before scoring")
     time_scale: float = Field(default=1.0, gt=0, description="simulated seconds per wall "

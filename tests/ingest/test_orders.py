@@ -7,6 +7,7 @@ import threading
 import time
 
 import numpy as np
+import pytest
 
 from contracts.wire import Sample
 from ingest.risk import RiskTracker
@@ -59,10 +60,49 @@ def test_an_order_on_a_drifting_sensor_says_the_alarm_rests_on_that_sensor(
     assert "rests on this one sensor: check it before the machine" in body.description
 
 
-def test_no_order_while_the_gateway_says_it_is_offline(risk_model_dir, mosquitto, tmp_path):
-    """The failing asset's alarm comes while its gateway's last state said offline: the
-    order waits (held, counted) and opens once the gateway is back online."""
-    from contracts.wire import GatewayState, state_topic
+def test_a_single_drifting_sensor_gets_a_check_alarm_not_an_order(risk_model_dir, tmp_path):
+    """With ``single_sensor_orders`` off, a healthy asset whose vibration sensor drifts
+    away: the trigger fires, but the risk re-scored without that sensor is low, so no
+    order opens; one ``alarm`` event asks for the sensor to be checked. By default the
+    order opens and says the alarm rests on that sensor."""
+    from tests.servers import start_api
+
+    model = load_model(risk_model_dir)
+    write_dataset(tmp_path / "d.csv", 4, seed=5)
+    healthy = next(r for r in read_runs(tmp_path / "d.csv").runs if r.event == 0)
+    thread, api, _ = start_api(tmp_path / "api")
+    try:
+        api.upsert_asset(healthy.unit)
+        tracker = RiskTracker(model, api, model.threshold, model.consecutive,
+                              health_post_interval_s=0, single_sensor_orders=False)
+        history = _replay(tracker, healthy, drift="vibration_rms")
+        api.flush(10)
+        assert any(on for _, on, _ in history)  # the alarm itself stands
+        assert tracker.single_sensor_alarms > 0
+        assert api.items("/work-orders") == []
+        alarms = api.get(f"/assets/{healthy.unit}/events?kind=alarm")
+        assert [(e["signal"], e["detail"]["reason"]) for e in alarms] == [
+            ("vibration_rms", "single_sensor")]
+        assert alarms[0]["detail"]["risk_without"] < model.threshold
+        assert "check the sensor" in alarms[0]["message"]
+
+        opener = RiskTracker(model, api, model.threshold, model.consecutive)
+        _replay(opener, healthy, drift="vibration_rms")
+        api.flush(10)
+        orders = api.items("/work-orders")
+        assert len(orders) == 1
+        assert "rests on this one sensor" in orders[0]["description"]
+    finally:
+        thread.stop()
+
+
+@pytest.mark.parametrize("what", ["gateway", "device"])
+def test_no_order_while_the_gateway_or_device_is_offline(risk_model_dir, mosquitto, tmp_path,
+                                                         what):
+    """The failing asset's alarm comes while its gateway's last state said offline (or
+    its gateway said the asset's device does not answer): the order waits (held, counted)
+    and opens once the gateway (device) is back online."""
+    from contracts.wire import DeviceEvent, GatewayState, events_topic, state_topic
     from ingest.dead_letters import DeadLetters
     from ingest.pipeline import Ingester
     from ingest.settings import IngestSettings
@@ -76,6 +116,12 @@ def test_no_order_while_the_gateway_says_it_is_offline(risk_model_dir, mosquitto
     state = [(state_topic("site", "gw-1"), GatewayState(
         gateway="gw-1", seq=0, sent_at=now + dt.timedelta(seconds=i), status=st).to_bytes())
         for i, st in enumerate(("offline", "online"))]
+    if what == "device":  # on a stream of its own, so its sequence numbers are new
+        state = [(events_topic("site", "gw-1"), DeviceEvent(
+            gateway="gw-1", seq=i, stream="e1", sent_at=now + dt.timedelta(seconds=i),
+            asset=failing, status=st, ts=now + dt.timedelta(seconds=i),
+            reason="timeout" if st == "offline" else "").to_bytes())
+            for i, st in enumerate(("offline", "online"))]
     thread, api, _ = start_api(tmp_path / "api")
     try:
         s = IngestSettings.model_validate({
