@@ -392,9 +392,9 @@ class Ingester:
             except StoreRejected as exc:
                 self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
                 raise
-            except StoreError as exc:
-                self.counters.store_errors += 1
+            except StoreError as exc:  # the error first: a reader of the count sees it
                 self.last_store_error = f"{datetime.now(UTC):%Y-%m-%dT%H:%M:%SZ} {exc}"
+                self.counters.store_errors += 1
                 wait = delay * random.uniform(0.5, 1.0)  # jitter: N ingesters do not align
                 log.warning("%s; retrying in %.1fs (messages stay unacknowledged)", exc, wait)
                 if self._stopping.wait(wait):

@@ -95,7 +95,7 @@ def settings_for_test(db_url: str, tmp_path) -> ServiceApiSettings:
     store = EmbeddedStore(tmp_path / "store.sqlite")
     store.write("gw", [Sample(asset="pump-01", ts="2026-01-01T00:00:00Z", values={"t": 1})])
     store.close()
-    return ServiceApiSettings(database_url=db_url, attachments_dir=str(tmp_path / "att"),
+    return ServiceApiSettings(database_url=db_url, attachments_dir=str(tmp_path / "attachments"),
                               push_max_s=0.2, telemetry={
                                   "kind": "embedded", "path": str(tmp_path / "store.sqlite")})
 
