@@ -38,6 +38,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "webhooks.manage": frozenset({"admin"}),
     "codes.write": frozenset({"admin"}),
     "users.manage": frozenset({"admin"}),
+    "parts.read": frozenset({"admin", "planner", "engineer", "technician"}),
+    "parts.write": frozenset({"admin", "planner"}),  # catalogue, stock, receipts
 }
 
 

@@ -18,6 +18,7 @@ from .api.routes import (
     codes,
     dispatch,
     kpis,
+    parts,
     users,
     webhooks,
     work_orders,
@@ -33,7 +34,7 @@ from .workflow import TransitionError
 API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
            dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
-           changes.router)
+           changes.router, parts.router, parts.orders_router)
 
 
 class BodyLimit:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
 
 # The request bodies the ingester sends are defined once, in the contracts layer.
 from contracts.api_bodies import (  # noqa: F401
@@ -524,3 +524,134 @@ class Kpis(BaseModel):
     sla_compliance: float | None
     warning_lead_time_hours: float | None
     failures_warned: float | None
+
+
+# -- spare parts ---------------------------------------------------------------------------
+PartClass = Literal["critical", "common", "consumable"]
+Quantity = Annotated[float, Field(ge=0, le=1_000_000_000)]
+
+
+class CatalogPartWrite(Body):
+    """``PUT /api/v1/parts/{part_number}``: create the part or update the fields given."""
+
+    name: Short | None = None
+    part_class: PartClass | None = None
+    unit_price: float | None = Field(default=None, ge=0, le=1e9, description="commercial")
+    lead_time_days: float | None = Field(default=None, ge=0, le=3650,
+                                         description="supplier lead time")
+    equipment_classes: list[Annotated[Code, Field(min_length=1)]] | None = Field(
+        default=None, max_length=100, description="fits these classes ([] = any)")
+    failure_modes: list[Annotated[Code, Field(min_length=1)]] | None = Field(
+        default=None, max_length=100, description="needed to repair these failure modes "
+        "(predicted_failure: on a predicted failure of a fitting asset)")
+    per_repair: float | None = Field(default=None, gt=0, le=1_000_000,
+                                     description="quantity one repair uses")
+
+
+class CatalogPart(_Public):
+    part_number: str
+    name: str
+    part_class: str
+    lead_time_days: float
+    equipment_classes: list[str]
+    failure_modes: list[str]
+    per_repair: float
+    version: int
+    unit_price: float | None = Field(default=None, description="only for roles with the "
+                                     "commercial right")
+
+
+class StockWrite(Body):
+    """``PUT /api/v1/parts/{part_number}/stock/{warehouse}``; ``on_hand`` is a stock count
+    (the difference is booked as an adjustment)."""
+
+    region: Code | None = None
+    on_hand: Quantity | None = None
+    safety_stock: Quantity | None = None
+    reorder_point: Quantity | None = None
+
+
+class StockPublic(_Public):
+    part_number: str
+    warehouse: str
+    region: str
+    on_hand: float
+    reserved: float
+    safety_stock: float
+    reorder_point: float
+    version: int
+
+    @computed_field
+    @property
+    def available(self) -> float:
+        return self.on_hand - self.reserved
+
+
+class ReceiptCreate(Body):
+    quantity: float = Field(gt=0, le=1_000_000_000)
+    note: Short = ""
+
+
+class ReservationCreate(Body):
+    part_number: Code = Field(min_length=1)
+    quantity: float = Field(gt=0, le=1_000_000)
+    warehouse: Code | None = Field(default=None, description="default: the warehouse of "
+                                   "the asset's region with the most available stock")
+
+
+class ReservationPublic(_Public):
+    id: int
+    work_order_id: int
+    part_number: str
+    warehouse: str
+    quantity: float
+    status: str
+    created_at: AwareDatetime
+    closed_at: AwareDatetime | None
+
+
+class MovementPublic(_Public):
+    id: int
+    part_number: str
+    warehouse: str
+    kind: str
+    on_hand_delta: float
+    reserved_delta: float
+    work_order_id: int | None
+    actor: str
+    note: str
+    ts: AwareDatetime
+
+
+class ReorderSuggestion(BaseModel):
+    part_number: str
+    warehouse: str
+    region: str
+    part_class: str
+    on_hand: float
+    reserved: float
+    available: float
+    demand: dict[str, float] = Field(description="expected within the lead time: "
+                                     "proposed_orders, at_risk_assets, backorders, usage")
+    projected: float = Field(description="available - demand")
+    reorder_point: float
+    safety_stock: float
+    lead_time_days: float
+    quantity: int = Field(description="brings projected stock to reorder point + safety")
+    because: list[str]
+
+
+class CoverageGap(BaseModel):
+    region: str
+    part_number: str
+    available: float
+    lead_time_days: float
+    promised_days: float
+    assets: list[str]
+
+
+class PartTurnover(BaseModel):
+    days: float
+    consumed_value: float
+    stock_value: float
+    turns_per_year: float | None

@@ -61,3 +61,12 @@ class ServiceApiSettings(BaseModel):
     push_heartbeat_s: float = Field(default=15.0, gt=0)
     push_max_s: float = Field(default=300.0, gt=0, description=(
         "a change stream ends after this; the client reconnects"))
+    parts_demand_min_risk: float = Field(default=0.2, ge=0, le=1, description=(
+        "assets at this risk or above count as expected parts demand (risk x parts per "
+        "repair) in reorder suggestions"))
+    parts_usage_days: float = Field(default=90.0, gt=0, le=3650, description=(
+        "the window of past consumption that gives the usage rate in reorder suggestions"))
+    contract_delivery_days: dict[str, float] = Field(default_factory=dict, description=(
+        "days a service contract promises for parts delivery, by contract name"))
+    default_delivery_days: float = Field(default=2.0, ge=0, description=(
+        "the promise for assets whose contract is not in contract_delivery_days"))

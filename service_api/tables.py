@@ -186,6 +186,68 @@ class PartUsed(Base):
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
 
 
+class Part(Base):
+    """A spare part of the catalogue."""
+
+    __tablename__ = "parts"
+    part_number: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    part_class: Mapped[str] = mapped_column(String(16), default="common")
+    unit_price: Mapped[float] = mapped_column(Float, default=0.0)
+    lead_time_days: Mapped[float] = mapped_column(Float, default=0.0)
+    equipment_classes: Mapped[list] = mapped_column(JSON, default=list)
+    failure_modes: Mapped[list] = mapped_column(JSON, default=list)
+    per_repair: Mapped[float] = mapped_column(Float, default=1.0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    __mapper_args__ = {"version_id_col": version}
+
+
+class PartStock(Base):
+    """A part's stock in one warehouse; changed only by ledger moves (crud/parts.py)."""
+
+    __tablename__ = "part_stock"
+    part_number: Mapped[str] = mapped_column(ForeignKey("parts.part_number"),
+                                             primary_key=True)
+    warehouse: Mapped[str] = mapped_column(String(64), primary_key=True)
+    region: Mapped[str] = mapped_column(String(64), default="", index=True)
+    on_hand: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved: Mapped[float] = mapped_column(Float, default=0.0)
+    safety_stock: Mapped[float] = mapped_column(Float, default=0.0)
+    reorder_point: Mapped[float] = mapped_column(Float, default=0.0)
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+
+class PartReservation(Base):
+    """Parts held for an order: reserved (from a warehouse), backorder (none available),
+    then consumed or released."""
+
+    __tablename__ = "part_reservations"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), index=True)
+    part_number: Mapped[str] = mapped_column(ForeignKey("parts.part_number"), index=True)
+    warehouse: Mapped[str] = mapped_column(String(64), default="")
+    quantity: Mapped[float] = mapped_column(Float)
+    status: Mapped[str] = mapped_column(String(16), index=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+
+
+class PartMovement(Base):
+    """The stock ledger: every change of on-hand or reserved quantity, and why."""
+
+    __tablename__ = "part_movements"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    part_number: Mapped[str] = mapped_column(String(64), index=True)
+    warehouse: Mapped[str] = mapped_column(String(64), default="")
+    kind: Mapped[str] = mapped_column(String(16))  # receipt adjust reserve release consume
+    on_hand_delta: Mapped[float] = mapped_column(Float, default=0.0)
+    reserved_delta: Mapped[float] = mapped_column(Float, default=0.0)
+    work_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"),
+                                                      nullable=True, index=True)
+    actor: Mapped[str] = mapped_column(String(64), default="")
+    note: Mapped[str] = mapped_column(String(200), default="")
+    ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, index=True)
+
 class Attachment(Base):
     """A photo or file of an order, stored on disk under a name the server made."""
 

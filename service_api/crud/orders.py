@@ -34,7 +34,7 @@ from ..workflow import (
     initial_status,
 )
 from . import assets as asset_crud
-from . import dispatch
+from . import dispatch, parts
 
 SORTABLE = {"id": WorkOrder.id, "opened_at": WorkOrder.opened_at,
             "updated_at": WorkOrder.updated_at, "due_at": WorkOrder.due_at,
@@ -129,6 +129,7 @@ def create(db: Session, data: schemas.WorkOrderCreate, principal: Principal,
     _event(db, order, principal.name, "created", status, note=data.source, detail=detail,
            ts=now)
     db.flush()
+    parts.on_transition(db, order, status, principal.name)  # a person's order: approved
     webhooks.enqueue(db, "order.created", webhooks.order_payload(order))
     return order, True
 
@@ -272,6 +273,7 @@ def transition(db: Session, order_id: int, data: schemas.TransitionCreate,
     _commit_versioned(db, order)
     _event(db, order, principal.name, "transition", to, from_status,
            data.reason or data.actions, detail, now)
+    parts.on_transition(db, order, to, principal.name)
     webhooks.enqueue(db, "order.status_changed", {**webhooks.order_payload(order),
                                                   "from_status": from_status,
                                                   "actor": principal.name})

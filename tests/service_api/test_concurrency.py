@@ -82,3 +82,29 @@ def test_concurrent_retries_with_one_idempotency_key_create_once(server):
     assert len({b["id"] for _, b in results}) == 1
     _, page = call(base, h["viewer"], "GET", "/work-orders")
     assert page["total"] == 1
+
+
+def test_concurrent_approvals_never_reserve_more_parts_than_are_on_hand(server):
+    """10 pumps' predicted failures approved at once, each wanting 2 bearings, 5 on hand:
+    2 orders get 2 and one gets 1 (5 reserved), the other 15 wanted are backorders."""
+    base, h = server
+    call(base, h["planner"], "PUT", "/parts/BRG-1", {
+        "part_class": "critical", "failure_modes": ["predicted_failure"], "per_repair": 2})
+    call(base, h["planner"], "PUT", "/parts/BRG-1/stock/WH-1", {"on_hand": 5})
+    ids = []
+    for i in range(10):
+        call(base, h["admin"], "PUT", f"/assets/pump-{i}", {})
+        ids.append(call(base, h["service"], "POST", "/work-orders",
+                        order(asset_id=f"pump-{i}"))[1]["id"])
+    pending = iter(ids)
+    results = race(10, lambda: call(base, h["engineer"], "POST",
+                                    f"/work-orders/{next(pending)}/transitions",
+                                    {"to": "approved"}))
+    assert sorted(s for s, _ in results) == [200] * 10
+    held = {"reserved": 0.0, "backorder": 0.0}
+    for oid in ids:
+        for r in call(base, h["viewer"], "GET", f"/work-orders/{oid}/reservations")[1]:
+            held[r["status"]] += r["quantity"]
+    assert held == {"reserved": 5, "backorder": 15}
+    _, rows = call(base, h["planner"], "GET", "/parts/BRG-1/stock")
+    assert (rows[0]["on_hand"], rows[0]["reserved"]) == (5, 5)
