@@ -14,6 +14,7 @@ from fastapi.staticfiles import StaticFiles
 from . import problems
 from .api.routes import (
     assets,
+    billing,
     changes,
     codes,
     dispatch,
@@ -34,7 +35,7 @@ from .workflow import TransitionError
 API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
            dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
-           changes.router, parts.router, parts.orders_router)
+           changes.router, parts.router, parts.orders_router, billing.router)
 
 
 class BodyLimit:

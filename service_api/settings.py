@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from .billing import BillingSettings
 from .telemetry import TelemetrySettings
 
 
@@ -70,3 +71,5 @@ class ServiceApiSettings(BaseModel):
         "days a service contract promises for parts delivery, by contract name"))
     default_delivery_days: float = Field(default=2.0, ge=0, description=(
         "the promise for assets whose contract is not in contract_delivery_days"))
+    billing: BillingSettings = Field(default_factory=BillingSettings, description=(
+        "price list and service packages of order statements"))

@@ -256,6 +256,13 @@ def transition(db: Session, order_id: int, data: schemas.TransitionCreate,
         order.downtime_min, order.actions = data.downtime_min, data.actions
         order.completed_at = now
         detail.update(result=data.result, first_time_fix=data.first_time_fix)
+        # warranty and contract decided again on the day the work was done
+        asset = db.get(Asset, order.asset_id)
+        basis = asset_crud.billing_basis(asset, now.date())
+        warranty = asset_crud.warranty_status(asset.warranty_start, asset.warranty_end,
+                                              now.date())
+        # (not in the event's detail: the trail is read by roles without commercial)
+        order.billing_basis, order.warranty_status = basis, warranty
     if to == "in_progress" and order.started_at is None:
         order.started_at = now
     if to in RESPONSE and order.responded_at is None:

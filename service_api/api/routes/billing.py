@@ -1,0 +1,60 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Path
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from ... import billing
+from ...crud import orders as order_crud
+from ...pdf import text_pdf
+from ...tables import Asset, Labour, Part, PartUsed
+from ..deps import Allowed, SessionDep, SettingsDep
+
+router = APIRouter(prefix="/work-orders", tags=["billing"])
+OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+
+
+def _statement(db, who, settings, order_id: int) -> billing.Statement:
+    order = order_crud.get(db, order_id, who)
+    asset = db.get(Asset, order.asset_id)
+    labour = [billing.LabourItem(x.id, x.technician, x.minutes) for x in db.scalars(
+        select(Labour).where(Labour.work_order_id == order.id).order_by(Labour.id))]
+    parts = [billing.PartItem(x.id, x.part_number, x.quantity) for x in db.scalars(
+        select(PartUsed).where(PartUsed.work_order_id == order.id).order_by(PartUsed.id))]
+    numbers = {p.part_number for p in parts}
+    prices = {p.part_number: p.unit_price for p in db.scalars(
+        select(Part).where(Part.part_number.in_(numbers)))} if numbers else {}
+    return billing.statement(order.id, order.asset_id, order.billing_basis,
+                             order.warranty_status, asset.service_contract if asset else "",
+                             labour, parts, prices, settings.billing)
+
+
+@router.get("/{order_id}/statement", response_model=billing.StatementOut)
+def statement(db: SessionDep, who: Allowed("commercial"), settings: SettingsDep,
+              order_id: OrderId):
+    """The order's itemised statement: each line (call-out, labour record, part used)
+    priced at list, what the warranty or the service contract's package covers, and what
+    is charged; every line names the record it came from. docs/billing.md."""
+    return billing.to_dict(_statement(db, who, settings, order_id))
+
+
+@router.get("/{order_id}/statement.csv", response_class=Response, responses={
+    200: {"content": {"text/csv": {"schema": {"type": "string"}}}}})
+def statement_csv(db: SessionDep, who: Allowed("commercial"), settings: SettingsDep,
+                  order_id: OrderId):
+    st = _statement(db, who, settings, order_id)
+    return Response(billing.to_csv(st), media_type="text/csv; charset=utf-8", headers={
+        "Content-Disposition": f'attachment; filename="statement-{order_id}.csv"'})
+
+
+@router.get("/{order_id}/statement.pdf", response_class=Response, responses={
+    200: {"content": {"application/pdf": {"schema": {"type": "string",
+                                                     "format": "binary"}}}}})
+def statement_pdf(db: SessionDep, who: Allowed("commercial"), settings: SettingsDep,
+                  order_id: OrderId):
+    st = _statement(db, who, settings, order_id)
+    return Response(text_pdf(billing.to_text_lines(st), f"Statement {order_id}"),
+                    media_type="application/pdf", headers={
+                        "Content-Disposition": f'attachment; filename="statement-{order_id}.pdf"'})
