@@ -18,6 +18,7 @@ from .api.routes import (
     changes,
     codes,
     dispatch,
+    intake,
     kpis,
     parts,
     users,
@@ -35,7 +36,8 @@ from .workflow import TransitionError
 API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
            dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
-           changes.router, parts.router, parts.orders_router, billing.router)
+           changes.router, parts.router, parts.orders_router, billing.router,
+           intake.router)
 
 
 class BodyLimit:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, computed_field, model_validator
 
 # The request bodies the ingester sends are defined once, in the contracts layer.
 from contracts.api_bodies import (  # noqa: F401
@@ -655,3 +655,44 @@ class PartTurnover(BaseModel):
     consumed_value: float
     stock_value: float
     turns_per_year: float | None
+
+
+# -- intake --------------------------------------------------------------------------------
+class IntakeCreate(Body):
+    """``POST /api/v1/intake``: an order reported by a person on any channel."""
+
+    channel: Literal["phone", "sms", "chat", "email", "portal"]
+    serial_number: Short | None = Field(default=None, description="as read off the plate; "
+                                        "typos are matched (docs/intake.md)")
+    asset_id: Code | None = None
+    title: str = Field(min_length=1, max_length=200)
+    symptom: Text = ""
+    failure_mode: Code = Field(default="OTH", min_length=1, description=(
+        "default OTH (other) until someone classifies it: repeated reports of one machine "
+        "join one open order"))
+    severity: Severity = "major"
+    reporter: Short = ""
+    contact: Short = ""
+    reference: Short = Field(default="", description="the channel's own id (ticket, "
+                             "message id)")
+
+    @model_validator(mode="after")
+    def _names_a_machine(self) -> IntakeCreate:
+        if not (self.serial_number or "").strip() and not self.asset_id:
+            raise ValueError("give serial_number (as on the machine's plate) or asset_id")
+        return self
+
+
+class IntakeMatch(BaseModel):
+    given: str
+    asset_id: str
+    serial_number: str | None
+    method: Literal["asset_id", "exact", "normalized", "fuzzy"]
+    distance: int
+
+
+class IntakeResult(BaseModel):
+    created: bool = Field(description="false: the asset's open order for this failure "
+                          "mode was returned (deduplicated)")
+    match: IntakeMatch
+    order: WorkOrderCommercial | WorkOrderPublic
