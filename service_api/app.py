@@ -21,6 +21,7 @@ from .api.routes import (
     intake,
     kpis,
     parts,
+    surveys,
     users,
     webhooks,
     work_orders,
@@ -37,7 +38,7 @@ API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
            dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
            changes.router, parts.router, parts.orders_router, billing.router,
-           intake.router)
+           intake.router, surveys.router)
 
 
 class BodyLimit:
@@ -152,6 +153,7 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes,
                        max_upload_bytes=settings.max_attachment_bytes)
     _local_docs(app)
+    app.include_router(surveys.page_router)
     if settings.dashboard:
         web = resources.files("service_api.web")
         page = web.joinpath("index.html").read_text()

@@ -696,3 +696,42 @@ class IntakeResult(BaseModel):
                           "mode was returned (deduplicated)")
     match: IntakeMatch
     order: WorkOrderCommercial | WorkOrderPublic
+
+
+# -- customer feedback ---------------------------------------------------------------------
+class SurveyIssued(BaseModel):
+    survey_id: int
+    work_order_id: int
+    url: str = Field(description="the page the customer opens, without an account")
+    token: str
+    expires_at: AwareDatetime
+
+
+class SurveyView(BaseModel):
+    """What the customer sees: the order, no commercial or internal fields."""
+
+    work_order_id: int
+    title: str
+    asset_name: str
+    completed_at: AwareDatetime | None
+    expires_at: AwareDatetime
+
+
+class SurveyAnswer(Body):
+    score: int = Field(ge=1, le=5, description="1 (very dissatisfied) .. 5 (very satisfied)")
+    comment: Text = ""
+
+
+class SatisfactionRow(BaseModel):
+    key: str
+    responses: int
+    mean_score: float
+    satisfied_share: float = Field(description="share of scores 4 or 5")
+
+
+class Satisfaction(BaseModel):
+    by: str
+    surveys_sent: int
+    responses: int
+    response_rate: float | None
+    rows: list[SatisfactionRow]

@@ -73,3 +73,8 @@ class ServiceApiSettings(BaseModel):
         "the promise for assets whose contract is not in contract_delivery_days"))
     billing: BillingSettings = Field(default_factory=BillingSettings, description=(
         "price list and service packages of order statements"))
+    survey_days: float = Field(default=14.0, gt=0, le=365, description=(
+        "how long a customer's survey link stays valid"))
+    public_url: str = Field(default="", max_length=300, description=(
+        "the API's address as customers reach it, for survey links (e.g. "
+        "https://service.example.com); empty: links are relative"))

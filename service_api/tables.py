@@ -248,6 +248,29 @@ class PartMovement(Base):
     note: Mapped[str] = mapped_column(String(200), default="")
     ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now, index=True)
 
+class Survey(Base):
+    """A satisfaction survey of one completed order, answered through a signed,
+    expiring link (``service_api/surveys.py``); one per order."""
+
+    __tablename__ = "surveys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"), unique=True)
+    nonce: Mapped[str] = mapped_column(String(32))  # a new link invalidates the old
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    answered_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    score: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    comment: Mapped[str] = mapped_column(Text, default="")
+
+
+class AppSecret(Base):
+    """Secrets every API process shares (the survey links' signing key)."""
+
+    __tablename__ = "app_secrets"
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200))
+
 class Attachment(Base):
     """A photo or file of an order, stored on disk under a name the server made."""
 

@@ -10,10 +10,12 @@ from service_api.app import API_PREFIX, ROUTERS
 from service_api.bootstrap import add_user, issue_token
 from tests.service_api.helpers import order
 
-PUBLIC = {("GET", "/api/v1/livez"), ("POST", "/api/v1/auth/login")}
+PUBLIC = {("GET", "/api/v1/livez"), ("POST", "/api/v1/auth/login"),
+          # a customer's survey: the signed link is the credential (test_surveys.py)
+          ("GET", "/api/v1/surveys/{link}"), ("POST", "/api/v1/surveys/{link}")}
 LOGOUT = ("POST", "/api/v1/auth/logout")  # revokes the caller's token: checked on its own
 PATH_VALUES = {"asset_id": "pump-01", "order_id": "1", "name": "viewer", "token_id": "999",
-               "part_number": "BRG-1", "warehouse": "WH-1",
+               "part_number": "BRG-1", "warehouse": "WH-1", "link": "1.2.abc",
                "attachment_id": "999", "rule_id": "999", "webhook_id": "999"}
 
 
