@@ -40,6 +40,7 @@ RIGHTS: dict[str, frozenset[str]] = {
     "users.manage": frozenset({"admin"}),
     "parts.read": frozenset({"admin", "planner", "engineer", "technician"}),
     "parts.write": frozenset({"admin", "planner"}),  # catalogue, stock, receipts
+    "quality.write": frozenset({"admin", "planner", "engineer"}),  # corrective actions
 }
 
 

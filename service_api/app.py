@@ -21,6 +21,7 @@ from .api.routes import (
     intake,
     kpis,
     parts,
+    quality,
     surveys,
     users,
     webhooks,
@@ -38,7 +39,7 @@ API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
            dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
            changes.router, parts.router, parts.orders_router, billing.router,
-           intake.router, surveys.router)
+           intake.router, surveys.router, quality.router)
 
 
 class BodyLimit:

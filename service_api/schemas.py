@@ -735,3 +735,67 @@ class Satisfaction(BaseModel):
     responses: int
     response_rate: float | None
     rows: list[SatisfactionRow]
+
+
+# -- quality analytics ---------------------------------------------------------------------
+class ParetoRow(BaseModel):
+    key: str
+    count: int
+    share: float
+    cumulative_share: float
+
+
+class RepeatRow(BaseModel):
+    asset_id: str
+    failure_mode: str
+    previous_order: int
+    order: int
+    days_after: float
+
+
+class Repeats(BaseModel):
+    window_days: float
+    failures: int = Field(description="failures with a failure mode")
+    repeats: int
+    repeat_rate: float | None
+    items: list[RepeatRow]
+
+
+class MtbfRow(BaseModel):
+    failure_mode: str
+    failures: int
+    equipment_classes: list[str]
+    operating_hours: float
+    mtbf_hours: float
+
+
+class CostRow(BaseModel):
+    failure_mode: str
+    failures: int
+    labour_hours: float
+    labour_cost: str
+    parts_cost: str
+    total_cost: str = Field(description="at list prices, whoever paid")
+
+
+class CorrectiveActionCreate(Body):
+    failure_mode: Code = Field(min_length=1)
+    equipment_class: Code = ""
+    root_cause: Text = Field(min_length=1)
+    action: Text = Field(min_length=1)
+    effective_from: Moment
+
+
+class CorrectiveActionPublic(_Public):
+    id: int
+    failure_mode: str
+    equipment_class: str
+    root_cause: str
+    action: str
+    effective_from: AwareDatetime
+    created_by: str
+    created_at: AwareDatetime
+    failures_before: int = 0
+    repeat_rate_before: float | None = None
+    failures_after: int = 0
+    repeat_rate_after: float | None = None

@@ -271,6 +271,20 @@ class AppSecret(Base):
     name: Mapped[str] = mapped_column(String(64), primary_key=True)
     value: Mapped[str] = mapped_column(String(200))
 
+class CorrectiveAction(Base):
+    """A root cause found for a failure mode and the action taken against it; its effect
+    is the repeat rate of that mode after ``effective_from`` against before."""
+
+    __tablename__ = "corrective_actions"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    failure_mode: Mapped[str] = mapped_column(String(64), index=True)
+    equipment_class: Mapped[str] = mapped_column(String(64), default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    action: Mapped[str] = mapped_column(Text, default="")
+    effective_from: Mapped[datetime] = mapped_column(UtcDateTime())
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
 class Attachment(Base):
     """A photo or file of an order, stored on disk under a name the server made."""
 

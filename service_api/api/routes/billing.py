@@ -4,12 +4,11 @@ from typing import Annotated
 
 from fastapi import APIRouter, Path
 from fastapi.responses import Response
-from sqlalchemy import select
 
 from ... import billing
+from ...crud import billing as billing_crud
 from ...crud import orders as order_crud
 from ...pdf import text_pdf
-from ...tables import Asset, Labour, Part, PartUsed
 from ..deps import Allowed, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/work-orders", tags=["billing"])
@@ -17,18 +16,7 @@ OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _statement(db, who, settings, order_id: int) -> billing.Statement:
-    order = order_crud.get(db, order_id, who)
-    asset = db.get(Asset, order.asset_id)
-    labour = [billing.LabourItem(x.id, x.technician, x.minutes) for x in db.scalars(
-        select(Labour).where(Labour.work_order_id == order.id).order_by(Labour.id))]
-    parts = [billing.PartItem(x.id, x.part_number, x.quantity) for x in db.scalars(
-        select(PartUsed).where(PartUsed.work_order_id == order.id).order_by(PartUsed.id))]
-    numbers = {p.part_number for p in parts}
-    prices = {p.part_number: p.unit_price for p in db.scalars(
-        select(Part).where(Part.part_number.in_(numbers)))} if numbers else {}
-    return billing.statement(order.id, order.asset_id, order.billing_basis,
-                             order.warranty_status, asset.service_contract if asset else "",
-                             labour, parts, prices, settings.billing)
+    return billing_crud.statement(db, order_crud.get(db, order_id, who), settings.billing)
 
 
 @router.get("/{order_id}/statement", response_model=billing.StatementOut)
