@@ -41,6 +41,8 @@ RIGHTS: dict[str, frozenset[str]] = {
     "parts.read": frozenset({"admin", "planner", "engineer", "technician"}),
     "parts.write": frozenset({"admin", "planner"}),  # catalogue, stock, receipts
     "quality.write": frozenset({"admin", "planner", "engineer"}),  # corrective actions
+    # fault cases of the knowledge base: written by those who fix
+    "knowledge.write": frozenset({"admin", "planner", "engineer", "technician"}),
 }
 
 

@@ -19,6 +19,7 @@ from .api.routes import (
     codes,
     dispatch,
     intake,
+    knowledge,
     kpis,
     parts,
     quality,
@@ -39,7 +40,8 @@ API_PREFIX = "/api/v1"
 ROUTERS = (assets.router, assets.batch_router, work_orders.router, work_orders.files_router,
            dispatch.router, webhooks.router, kpis.router, users.router, codes.router,
            changes.router, parts.router, parts.orders_router, billing.router,
-           intake.router, surveys.router, quality.router)
+           intake.router, surveys.router, quality.router,
+           knowledge.router)
 
 
 class BodyLimit:

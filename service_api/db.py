@@ -76,6 +76,13 @@ def write_session_factory(engine: Engine) -> sessionmaker[Session]:
 
 
 # -- migrations ----------------------------------------------------------------------------
+def include_object(obj, name, type_, reflected, compare_to) -> bool:
+    """What migrations compare with the declared tables: everything but the full-text
+    machinery made by hand in migration 0010 (SQLite's FTS5 tables, the PostgreSQL
+    expression index)."""
+    return not (name or "").startswith(("fault_cases_fts", "ix_fault_cases_fts"))
+
+
 def alembic_config(url: str) -> Config:
     cfg = Config()
     cfg.set_main_option("script_location", "service_api:migrations")

@@ -799,3 +799,55 @@ class CorrectiveActionPublic(_Public):
     repeat_rate_before: float | None = None
     failures_after: int = 0
     repeat_rate_after: float | None = None
+
+
+# -- knowledge base ------------------------------------------------------------------------
+class FaultCaseWrite(Body):
+    equipment_class: Code = ""
+    failure_mode: Code = ""
+    title: Short = Field(min_length=1)
+    symptoms: Text = ""
+    root_cause: Text = ""
+    fix: Text = Field(min_length=1)
+    guide: Text = Field(default="", description="maintenance steps")
+    parts: list[Annotated[Code, Field(min_length=1)]] = Field(default_factory=list,
+                                                              max_length=100)
+
+
+class FaultCaseFromOrder(Body):
+    """``POST /work-orders/{id}/knowledge-case``: what the order does not say itself."""
+
+    title: Short | None = None
+    root_cause: Text = ""
+    fix: Text = Field(default="", description="default: the order's actions")
+    guide: Text = ""
+
+
+class FaultCasePublic(_Public):
+    id: int
+    equipment_class: str
+    failure_mode: str
+    title: str
+    symptoms: str
+    root_cause: str
+    fix: str
+    guide: str
+    parts: list[str]
+    attachments: list[int] = Field(description="attachment ids of the source order")
+    source_order_id: int | None
+    created_by: str
+    created_at: AwareDatetime
+    uses: int = Field(default=0, description="orders it was applied on, with a known "
+                      "outcome")
+    first_time_fixes: int = 0
+
+
+class CaseSuggestion(BaseModel):
+    case: FaultCasePublic
+    first_time_fix_rate: float = Field(description="(first-time fixes + 1) / (uses + 2)")
+    mode_match: bool
+    relevance: float
+
+
+class CaseApply(Body):
+    case_id: int = Field(ge=1, le=2**31 - 1)

@@ -285,6 +285,37 @@ class CorrectiveAction(Base):
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
 
+class FaultCase(Base):
+    """A known fault and its fix, searchable by full text (``service_api/knowledge.py``)."""
+
+    __tablename__ = "fault_cases"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    equipment_class: Mapped[str] = mapped_column(String(64), default="", index=True)
+    failure_mode: Mapped[str] = mapped_column(String(64), default="", index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    symptoms: Mapped[str] = mapped_column(Text, default="")
+    root_cause: Mapped[str] = mapped_column(Text, default="")
+    fix: Mapped[str] = mapped_column(Text, default="")
+    guide: Mapped[str] = mapped_column(Text, default="")  # maintenance steps
+    parts: Mapped[list] = mapped_column(JSON, default=list)
+    attachments: Mapped[list] = mapped_column(JSON, default=list)  # attachment ids
+    source_order_id: Mapped[int | None] = mapped_column(ForeignKey("work_orders.id"),
+                                                        nullable=True, unique=True)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
+class FaultCaseUse(Base):
+    """A case applied on an order; ``first_time_fix`` is the order's, at completion."""
+
+    __tablename__ = "fault_case_uses"
+    case_id: Mapped[int] = mapped_column(ForeignKey("fault_cases.id"), primary_key=True)
+    work_order_id: Mapped[int] = mapped_column(ForeignKey("work_orders.id"),
+                                               primary_key=True)
+    first_time_fix: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    recorded_by: Mapped[str] = mapped_column(String(64))
+    ts: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
 class Attachment(Base):
     """A photo or file of an order, stored on disk under a name the server made."""
 

@@ -17,7 +17,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
-from .. import attachments, schemas, webhooks
+from .. import attachments, knowledge, schemas, webhooks
 from ..access import Principal
 from ..paging import PageParams, order_by, paginate
 from ..problems import Conflict, Forbidden, NotFound, Unprocessable, check_version
@@ -281,6 +281,8 @@ def transition(db: Session, order_id: int, data: schemas.TransitionCreate,
     _event(db, order, principal.name, "transition", to, from_status,
            data.reason or data.actions, detail, now)
     parts.on_transition(db, order, to, principal.name)
+    if to == "completed":
+        knowledge.on_completed(db, order.id, order.first_time_fix)
     webhooks.enqueue(db, "order.status_changed", {**webhooks.order_payload(order),
                                                   "from_status": from_status,
                                                   "actor": principal.name})

@@ -4,6 +4,7 @@ one it opens from the configured URL (the ``alembic`` command line)."""
 from alembic import context
 from sqlalchemy import engine_from_config, pool
 
+from service_api.db import include_object
 from service_api.tables import Base
 
 config = context.config
@@ -13,7 +14,7 @@ target_metadata = Base.metadata
 def _run(connection) -> None:
     context.configure(connection=connection, target_metadata=target_metadata,
                       render_as_batch=connection.dialect.name == "sqlite",
-                      compare_type=True)
+                      compare_type=True, include_object=include_object)
     with context.begin_transaction():
         context.run_migrations()
 

@@ -16,6 +16,7 @@ PUBLIC = {("GET", "/api/v1/livez"), ("POST", "/api/v1/auth/login"),
 LOGOUT = ("POST", "/api/v1/auth/logout")  # revokes the caller's token: checked on its own
 PATH_VALUES = {"asset_id": "pump-01", "order_id": "1", "name": "viewer", "token_id": "999",
                "part_number": "BRG-1", "warehouse": "WH-1", "link": "1.2.abc",
+               "case_id": "999",
                "attachment_id": "999", "rule_id": "999", "webhook_id": "999"}
 
 

@@ -10,7 +10,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import create_engine, inspect
 
 from service_api.app import create_app
-from service_api.db import DatabaseNotMigrated, head_revision
+from service_api.db import DatabaseNotMigrated, head_revision, include_object
 from service_api.settings import ServiceApiSettings
 from service_api.tables import Base
 
@@ -19,7 +19,8 @@ def test_head_matches_the_declared_tables(db_url):  # db_url is migrated to head
     engine = create_engine(db_url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts={"compare_type": True,
+                                                         "include_object": include_object})
             assert ctx.get_current_revision() == head_revision()
             assert compare_metadata(ctx, Base.metadata) == []
         assert {"assets", "work_orders", "users", "api_tokens", "codes"} <= set(
