@@ -347,10 +347,65 @@ async function orders() {
       ${can("orders.plan") ? `<div class="actions"><label>Assignee<input data-assignee="${o.id}" value="${esc(o.assignee)}"></label>
         <label>Team<input data-team="${o.id}" value="${esc(o.team)}"></label>
         <button class="secondary" data-assign="${o.id}" data-version="${o.version}">Assign</button></div>` : ""}
+      <div class="fixes" data-fixes="${o.id}"></div>
       </article>`).join("") || '<p class="muted">No open orders.</p>'}`;
+  await Promise.all(page.items.map(o => knownFixes(o)));
   document.querySelectorAll("[data-move]").forEach(b => b.onclick = () => move(b.dataset.id, b.dataset.move));
   document.querySelectorAll("[data-photo]").forEach(i => i.onchange = () => upload(i.dataset.photo, i.files[0]));
   document.querySelectorAll("[data-assign]").forEach(b => b.onclick = () => assign(b.dataset.assign, b.dataset.version));
+}
+
+// Known fixes from the knowledge base for an order, best first by first-time fixes; a
+// technician marks the one followed (its outcome is the order's first-time fix).
+async function knownFixes(o) {
+  const box = $(`[data-fixes="${o.id}"]`);
+  const got = await api(`/work-orders/${o.id}/suggestions`);
+  if (!got.length) return;
+  box.innerHTML = `<details><summary>Known fixes (${got.length})</summary><ol>${got.slice(0, 5).map(s => `
+    <li data-case="${s.case.id}"><b>${esc(s.case.title)}</b> — ${esc(s.case.fix)}
+      <span class="muted">(${s.case.first_time_fixes} of ${s.case.uses} first-time fixes${s.mode_match ? ", same failure mode" : ""}${s.case.parts.length ? "; parts " + esc(s.case.parts.join(", ")) : ""})</span>
+      ${can("orders.execute") ? `<button class="secondary" data-apply="${s.case.id}" data-order="${o.id}">Follow this fix</button>` : ""}</li>`).join("")}</ol></details>`;
+  box.querySelectorAll("[data-apply]").forEach(b => b.onclick = async () => {
+    try {
+      await api(`/work-orders/${b.dataset.order}/applied-cases`, {method: "POST", json: {case_id: Number(b.dataset.apply)}});
+      say(`Order #${b.dataset.order} follows fix #${b.dataset.apply}.`);
+    } catch (e) { fail(e); }
+  });
+}
+
+// Spare parts: what to reorder (with the predicted demand behind it), and the regions
+// whose critical parts could not arrive in the time their contracts promise.
+async function partsView() {
+  const [sugg, gaps] = await Promise.all([api("/parts/reorder-suggestions"), api("/parts/coverage")]);
+  const num = v => String(+Number(v).toFixed(2));
+  $("#view").innerHTML = `<h2>Spare parts</h2>
+    <div class="card"><h3>Reorder suggestions (${sugg.length})</h3>${sugg.length ? `<table id="reorder"><thead><tr><th>Part</th><th>Class</th><th>Warehouse</th>
+      <th>Available</th><th>Expected demand in ${"lead time"}</th><th>Projected</th><th>Reorder point</th><th>Order</th><th>Because</th></tr></thead><tbody>${
+      sugg.map(s => `<tr data-part="${esc(s.part_number)}"><td>${esc(s.part_number)}</td><td>${esc(s.part_class)}</td><td>${esc(s.warehouse)} <span class="muted">${esc(s.region)}</span></td>
+        <td>${num(s.available)}</td><td>${Object.entries(s.demand).filter(([, v]) => v).map(([k, v]) => `${esc(k.replace(/_/g, " "))} ${num(v)}`).join(", ") || "–"}
+          <div class="muted">${num(s.lead_time_days)} days</div></td><td>${num(s.projected)}</td><td>${num(s.reorder_point)}</td><td><b>${s.quantity}</b></td>
+        <td class="muted">${esc(s.because.slice(0, 4).join("; "))}${s.because.length > 4 ? " …" : ""}</td></tr>`).join("")}</tbody></table>` : '<p class="muted">Nothing to reorder.</p>'}</div>
+    <div class="card"><h3>Coverage gaps of critical parts (${gaps.length})</h3>${gaps.length ? `<table id="coverage"><thead><tr><th>Region</th><th>Part</th><th>Lead time</th><th>Promised</th><th>Assets</th></tr></thead><tbody>${
+      gaps.map(g => `<tr><td>${esc(g.region || "–")}</td><td>${esc(g.part_number)}</td><td>${num(g.lead_time_days)} d</td><td>${num(g.promised_days)} d</td><td>${esc(g.assets.join(", "))}</td></tr>`).join("")}</tbody></table>` : '<p class="muted">Every region can get its critical parts in time.</p>'}</div>
+    <p class="muted">Rules: docs/parts.md.</p>`;
+}
+
+// Quality: what fails most (Pareto), what fails again, and how often.
+async function qualityView() {
+  const [pareto, rep, mtbf] = await Promise.all([api("/quality/pareto"), api("/quality/repeats?window_days=30"), api("/quality/mtbf")]);
+  const W = 640, H = 220, L = 40, B = 60, max = Math.max(1, ...pareto.map(r => r.count)), bw = (W - L - 40) / Math.max(1, pareto.length);
+  const bars = pareto.map((r, i) => `<rect class="bar" x="${L + i * bw + 4}" y="${20 + (1 - r.count / max) * (H - B - 20)}" width="${bw - 8}" height="${r.count / max * (H - B - 20)}" fill="#1d4ed8"><title>${esc(r.key)}: ${r.count}</title></rect>
+    <text x="${L + i * bw + bw / 2}" y="${H - B + 16}" text-anchor="middle">${esc(r.key)}</text><text x="${L + i * bw + bw / 2}" y="${16 + (1 - r.count / max) * (H - B - 20)}" text-anchor="middle">${r.count}</text>`).join("");
+  const cum = pareto.map((r, i) => `${L + i * bw + bw / 2},${20 + (1 - r.cumulative_share) * (H - B - 20)}`).join(" ");
+  $("#view").innerHTML = `<h2>Quality</h2>
+    <div class="card"><h3>Failures by mode</h3>${pareto.length ? `<svg class="pareto" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="failures by mode, most first, with the cumulative share">
+      <line x1="${L}" x2="${W - 40}" y1="${H - B}" y2="${H - B}" stroke="#6b7280"/>${bars}<polyline fill="none" stroke="#b91c1c" stroke-width="2" points="${cum}"/>
+      <text x="${W - 38}" y="24">100%</text></svg>` : '<p class="muted">No completed failures yet.</p>'}</div>
+    <div class="grid"><div class="card"><h3>Repeat failures (30 days)</h3><p><b>${rep.repeats}</b> of ${rep.failures} failures${rep.repeat_rate == null ? "" : ` (${Math.round(rep.repeat_rate * 100)}%)`}</p>
+      <ul>${rep.items.slice(0, 10).map(x => `<li><a href="#/asset/${encodeURIComponent(x.asset_id)}">${esc(x.asset_id)}</a> ${esc(x.failure_mode)}: #${x.order} ${x.days_after} days after #${x.previous_order}</li>`).join("")}</ul></div>
+    <div class="card"><h3>MTBF by mode</h3><table><thead><tr><th>Mode</th><th>Failures</th><th>MTBF</th></tr></thead><tbody>${
+      mtbf.map(r => `<tr><td>${esc(r.failure_mode)}</td><td>${r.failures}</td><td>${Math.round(r.mtbf_hours)} h</td></tr>`).join("")}</tbody></table></div></div>
+    <p class="muted">Definitions: docs/quality.md.</p>`;
 }
 
 async function assign(id, version) {
@@ -495,6 +550,8 @@ async function render() {
     else if (view === "queue") await queue();
     else if (view === "orders") await orders();
     else if (view === "kpis") await kpis();
+    else if (view === "quality") await qualityView();
+    else if (view === "parts" && can("parts.read")) await partsView();
     else await fleet();
     document.body.dataset.view = view || "fleet";
   } catch (e) { fail(e); return; }
@@ -507,6 +564,7 @@ async function start() {
     [S.me, S.meta] = await Promise.all([api("/auth/me"), api("/meta")]);
   } catch (e) { fail(e); return; }
   $("#login").hidden = true; $("#nav").hidden = false;
+  document.querySelectorAll("nav [data-right]").forEach(a => { a.hidden = !can(a.dataset.right); });
   $("#who").innerHTML = `${esc(S.me.name)} (${esc(S.me.role)}) <button class="secondary" id="logout">Log out</button>`;
   $("#logout").onclick = () => { api("/auth/logout", {method: "POST"}).catch(() => {}); showLogin(); };
   listen();

@@ -234,6 +234,50 @@ def test_planner_assigns_technician_completes_with_labour_and_a_part(live, brows
     page.close()
 
 
+def test_after_sales_pages_parts_quality_and_known_fixes(live, browser):
+    """A planner sees what to reorder; an engineer records a known fix and sees the
+    failure Pareto; a technician follows the known fix from the order card."""
+    base, service_api = live
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    _login(page, base, "pat", "pat-password")
+    for path, body in (("/parts/BRG-6205", {
+            "part_class": "critical", "lead_time_days": 10, "per_repair": 2,
+            "failure_modes": ["predicted_failure"]}),
+            ("/parts/BRG-6205/stock/WH-1", {"on_hand": 1, "reorder_point": 2})):
+        r = page.request.put(base + "/api/v1" + path, data=body, headers={
+            "Authorization": "Bearer " + page.evaluate("sessionStorage['forewarn-token']")})
+        assert r.ok, r.text()
+    page.click("nav a[href='#/parts']")
+    page.wait_for_selector("#reorder tr[data-part='BRG-6205']")
+    # 1 available, nothing expected -> projected 1 < 2: order ceil(2 + 0 - 1) = 1
+    assert page.locator("#reorder tr[data-part='BRG-6205'] b").inner_text() == "1"
+    page.click("#who button")
+    page.wait_for_selector("#login:not([hidden])")
+
+    _login(page, base, "erin", "erin-password")
+    assert page.locator("nav a[href='#/parts']").is_visible()
+    r = page.request.post(base + "/api/v1/knowledge/cases", data={
+        "failure_mode": "predicted_failure", "title": "Worn drive-end bearing",
+        "symptoms": "vibration rising, kurtosis up", "fix": "replace bearing 6205",
+        "parts": ["BRG-6205"]}, headers={
+        "Authorization": "Bearer " + page.evaluate("sessionStorage['forewarn-token']")})
+    assert r.status == 201, r.text()
+    page.click("nav a[href='#/quality']")
+    page.wait_for_selector("svg.pareto rect.bar")  # the completed seal repair at least
+    page.click("#who button")
+    page.wait_for_selector("#login:not([hidden])")
+
+    _login(page, base, "tom", "tom-password")
+    page.click("nav a[href='#/orders']")
+    fixes = page.locator(".fixes details").first
+    fixes.wait_for()
+    fixes.locator("summary").click()
+    assert "Worn drive-end bearing" in fixes.inner_text()
+    fixes.locator("button[data-apply]").first.click()
+    page.wait_for_function("document.querySelector('#status').textContent.includes('follows')")
+    page.close()
+
+
 def test_viewer_sees_no_commercial_fields(live, browser):
     base, _ = live
     page = browser.new_page()
@@ -282,7 +326,8 @@ def test_pages_meet_contrast_and_touch_target_sizes(live, browser):
     page = browser.new_page(viewport={"width": 1024, "height": 768})
     _login(page, base, "erin", "erin-password")
     for view, name in (("#/", "fleet"), ("#/asset/pump-01", "asset"), ("#/queue", "queue"),
-                       ("#/orders", "orders"), ("#/kpis", "kpis")):
+                       ("#/orders", "orders"), ("#/kpis", "kpis"), ("#/quality", "quality"),
+                       ("#/parts", "parts")):
         page.goto(base + "/" + view)
         page.wait_for_function(f"document.body.dataset.view === '{name}'")
         if name == "asset":
