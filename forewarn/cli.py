@@ -446,6 +446,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "printing it")
     at.add_argument("--config", help=api_config, default=argparse.SUPPRESS)
 
+    im = sub.add_parser("intake-mail", help="turn customer e-mails in a Maildir into work "
+                        "orders (POST /api/v1/intake)")
+    im.add_argument("--maildir", required=True, help="the Maildir the mails are delivered to")
+    im.add_argument("--api", default="http://127.0.0.1:8000", help="the service API's URL")
+    im.add_argument("--token-file", help="file with an API token (else $FOREWARN_API_TOKEN)")
+    im.add_argument("--every", type=float, default=30.0, help="seconds between passes")
+    im.add_argument("--once", action="store_true", help="one pass, then exit")
+    im.set_defaults(func=_intake_mail)
+
     m = sub.add_parser("model", help="train, evaluate and apply RUL/risk models and detectors")
     ms = m.add_subparsers(dest="model_command", required=True)
 
@@ -526,6 +535,30 @@ def build_parser() -> argparse.ArgumentParser:
     columns(dt_)
     dt_.set_defaults(func=_model_detectors)
     return p
+
+
+def _intake_mail(args: argparse.Namespace) -> int:
+    import os
+    import time
+
+    from ingest.api_client import ApiClient
+
+    from .mail_intake import process
+
+    token = os.environ.get("FOREWARN_API_TOKEN") or (
+        Path(args.token_file).read_text().strip() if args.token_file else None)
+    if not token:
+        raise ConfigError("intake-mail needs an API token: --token-file F or "
+                          "$FOREWARN_API_TOKEN (`forewarn api token NAME --service`)")
+    api = ApiClient(args.api.rstrip("/"), token=token)
+    while True:
+        r = process(args.maildir, api)
+        log.info("mail intake: %d orders made, %d joined open orders, %d refused (in "
+                 ".failed), %d waiting for the API", r.posted, r.deduplicated, r.refused,
+                 r.waiting)
+        if args.once:
+            return 0 if not r.waiting else 1
+        time.sleep(args.every)
 
 
 def main(argv: list[str] | None = None) -> int:

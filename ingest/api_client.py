@@ -98,6 +98,10 @@ class ApiClient:
     def post_events(self, body: EventBatch) -> dict:
         return self._call("POST", "/events/batch", body.model_dump(mode="json"))
 
+    def intake(self, body: dict) -> dict:
+        """``POST /intake``: an order reported on a channel (service_api/mail_intake.py)."""
+        return self._call("POST", "/intake", body)
+
     def open_work_order(self, body: WorkOrderCreate) -> dict:
         return self._call("POST", "/work-orders", body.model_dump(mode="json",
                                                                   exclude_none=True))
