@@ -784,6 +784,9 @@ class CorrectiveActionCreate(Body):
     root_cause: Text = Field(min_length=1)
     action: Text = Field(min_length=1)
     effective_from: Moment
+    orders: list[Annotated[int, Field(ge=1, le=2**31 - 1)]] = Field(
+        default_factory=list, max_length=200, description="the work orders (failures) that "
+        "led to it")
 
 
 class CorrectiveActionPublic(_Public):
@@ -795,6 +798,7 @@ class CorrectiveActionPublic(_Public):
     effective_from: AwareDatetime
     created_by: str
     created_at: AwareDatetime
+    orders: list[int]
     failures_before: int = 0
     repeat_rate_before: float | None = None
     failures_after: int = 0

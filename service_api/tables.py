@@ -22,6 +22,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
@@ -284,6 +285,8 @@ class CorrectiveAction(Base):
     effective_from: Mapped[datetime] = mapped_column(UtcDateTime())
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    # the work orders (failures) that led to it
+    orders: Mapped[list] = mapped_column(JSON, default=list, server_default=text("'[]'"))
 
 class FaultCase(Base):
     """A known fault and its fix, searchable by full text (``service_api/knowledge.py``)."""

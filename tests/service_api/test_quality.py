@@ -97,14 +97,16 @@ def test_cost_by_mode_is_commercial(history):
 
 
 def test_a_corrective_action_shows_its_effect_on_repeats(history):
-    api, _ = history
+    api, ids = history
     r = api.as_("engineer").post("/api/v1/quality/actions", json={
         "failure_mode": "VIB", "equipment_class": "pump",
         "root_cause": "coupling misaligned after overhauls",
         "action": "laser alignment added to the overhaul checklist",
-        "effective_from": (T0 + timedelta(days=30)).isoformat()})
+        "effective_from": (T0 + timedelta(days=30)).isoformat(),
+        "orders": ids[:2]})  # the failure and its repeat that led to it
     assert r.status_code == 201, r.text
     a = api.as_("viewer").get("/api/v1/quality/actions").json()[0]
+    assert a["orders"] == ids[:2]
     # before day 30: A and B, one repeat -> 0.5; after: C alone, none -> 0.0
     assert (a["failures_before"], a["repeat_rate_before"]) == (2, 0.5)
     assert (a["failures_after"], a["repeat_rate_after"]) == (1, 0.0)
@@ -114,3 +116,7 @@ def test_a_corrective_action_shows_its_effect_on_repeats(history):
         "failure_mode": "NOPE", "root_cause": "x", "action": "y",
         "effective_from": T0.isoformat()})
     assert r.status_code == 422 and "code list" in r.json()["detail"]
+    r = api.as_("engineer").post("/api/v1/quality/actions", json={
+        "failure_mode": "VIB", "root_cause": "x", "action": "y",
+        "effective_from": T0.isoformat(), "orders": [99999]})
+    assert r.status_code == 404

@@ -117,8 +117,10 @@ def _with_effect(action: CorrectiveAction, fs: list[quality.Failure], window_day
 def add_action(db: SessionDep, who: Allowed("quality.write"),
                data: schemas.CorrectiveActionCreate):
     """Record a root cause and the corrective action taken against a failure mode (for
-    one equipment class, or all)."""
+    one equipment class, or all), with the work orders that led to it."""
     order_crud.check_codes(db, failure_mode=data.failure_mode)
+    for order_id in data.orders:  # 404 for an order that does not exist (or is not yours)
+        order_crud.get(db, order_id, who)
     action = CorrectiveAction(**data.model_dump(), created_by=who.name)
     db.add(action)
     db.commit()
