@@ -18,6 +18,7 @@ import email.policy
 import email.utils
 import logging
 import mailbox
+import os
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
@@ -70,10 +71,13 @@ def parse(msg: EmailMessage) -> dict:
 def process(maildir: str | Path, api: ApiClient) -> Report:
     """One pass over the new mails of ``maildir``."""
     box = mailbox.Maildir(str(maildir), factory=None, create=True)
-    failed = box.add_folder("failed") if "failed" not in box.list_folders() \
-        else box.get_folder("failed")
+    failed = box.add_folder("failed")  # made if missing
     report = Report()
-    for key in sorted(k for k in box.iterkeys() if box.get_message(k).get_subdir() == "new"):
+    # the new mails only, by their file names (a Maildir key is the name before ':'):
+    # the mails already read are not opened again on every pass
+    new = sorted(name.split(":", 1)[0] for name in os.listdir(Path(maildir) / "new")
+                 if not name.startswith("."))
+    for key in new:
         raw = box.get_bytes(key)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
         body = parse(msg)

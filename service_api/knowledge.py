@@ -42,6 +42,12 @@ def words(q: str, limit: int = 24) -> list[str]:
     return out[:limit]
 
 
+# a case's text for PostgreSQL: the same expression as the GIN index of migration 0010,
+# or the index is not used
+PG_DOCUMENT = ("to_tsvector('english', title || ' ' || symptoms || ' ' || root_cause || ' ' "
+               "|| fix || ' ' || guide)")
+
+
 def search_ids(db: Session, q: str, any_word: bool = False, limit: int = 50
                ) -> list[tuple[int, float]]:
     """(case id, relevance) for the text ``q``, most relevant first: every word must
@@ -53,10 +59,8 @@ def search_ids(db: Session, q: str, any_word: bool = False, limit: int = 50
     if db.get_bind().dialect.name == "postgresql":
         tsq = (" | " if any_word else " & ").join(ws)
         rows = db.execute(text(
-            "SELECT id, ts_rank(to_tsvector('english', title || ' ' || symptoms || ' ' || "
-            "root_cause || ' ' || fix || ' ' || guide), to_tsquery('english', :q)) AS r "
-            "FROM fault_cases WHERE to_tsvector('english', title || ' ' || symptoms || ' ' "
-            "|| root_cause || ' ' || fix || ' ' || guide) @@ to_tsquery('english', :q) "
+            f"SELECT id, ts_rank({PG_DOCUMENT}, to_tsquery('english', :q)) AS r FROM "
+            f"fault_cases WHERE {PG_DOCUMENT} @@ to_tsquery('english', :q) "
             "ORDER BY r DESC, id LIMIT :n"), {"q": tsq, "n": limit}).all()
         return [(i, float(r)) for i, r in rows]
     match = joiner.join(f'"{w}"*' for w in ws)  # prefix: "bearing" finds "bearings"

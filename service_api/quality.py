@@ -66,10 +66,18 @@ def repeats(failures: list[Failure], window_days: float) -> list[dict]:
     return out
 
 
+def with_mode(failures: list[Failure]) -> int:
+    """The failures a repeat can be counted among: those with a failure mode."""
+    return sum(1 for f in failures if f.failure_mode)
+
+
+def rate(repeated: int, failures: int) -> float | None:
+    return round(repeated / failures, 4) if failures else None
+
+
 def repeat_rate(failures: list[Failure], window_days: float) -> float | None:
     """Repeats over failures with a mode."""
-    n = sum(1 for f in failures if f.failure_mode)
-    return round(len(repeats(failures, window_days)) / n, 4) if n else None
+    return rate(len(repeats(failures, window_days)), with_mode(failures))
 
 
 def mtbf_by_mode(failures: list[Failure], exposure_h: dict[str, float]) -> list[dict]:

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from .problems import Conflict, NotFound, Problem
 from .tables import AppSecret, Survey, WorkOrder
+from .workflow import WORK_DONE
 
 SECRET_NAME = "survey-links"
 
@@ -45,7 +46,7 @@ def _sign(secret: bytes, survey_id: int, expires: int, nonce: str) -> str:
 
 def issue(db: Session, order: WorkOrder, actor: str, days: float) -> tuple[Survey, str]:
     """A new link for the order's survey (replacing an unanswered one's); the token."""
-    if order.status not in ("completed", "closed"):
+    if order.status not in WORK_DONE:
         raise Conflict(f"work order {order.id} is {order.status}: a survey is sent once "
                        "the work is completed")
     survey = db.query(Survey).filter(Survey.work_order_id == order.id).one_or_none()

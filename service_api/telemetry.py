@@ -27,6 +27,7 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Literal, Protocol
 
@@ -91,6 +92,19 @@ class TelemetryReader(Protocol):
         """The signal's values in [start_ns, end_ns), at most ``max_points`` buckets;
         and whether they were downsampled."""
         ...
+
+
+def to_ns(t: datetime) -> int:
+    """
+    >>> from datetime import UTC
+    >>> to_ns(datetime(1970, 1, 1, 0, 0, 1, 500, tzinfo=UTC))
+    1000500000
+    """
+    return int(t.timestamp()) * NS + t.microsecond * 1000
+
+
+def from_ns(t_ns: int) -> datetime:
+    return datetime.fromtimestamp(t_ns / NS, UTC)
 
 
 def step_ns(start_ns: int, end_ns: int, max_points: int) -> int:

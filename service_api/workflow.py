@@ -30,6 +30,8 @@ FINAL = frozenset(s for s, nxt in TRANSITIONS.items() if not nxt)
 # Open: work may still be done; a new prediction for the same asset and failure mode
 # joins the open order instead of opening another.
 OPEN = frozenset(STATUSES) - FINAL - {"completed"}
+# The work is done: what surveys, statements, fault cases and quality analytics read.
+WORK_DONE = frozenset({"completed", "closed"})
 
 # The right (``access.RIGHTS``) each target status needs.
 RIGHT_FOR: dict[str, str] = {

@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
+
+from contracts.ids import ID_PATTERN
 
 from ..access import Principal
 from ..crud import users
@@ -25,6 +27,11 @@ def get_session(request: Request) -> Iterator[Session]:
 
 
 SessionDep = Annotated[Session, Depends(get_session)]
+
+# Path parameters: a row id that fits the database's integer columns, and a key (asset,
+# part, warehouse) in the one identifier pattern.
+RowId = Annotated[int, Path(ge=1, le=2**31 - 1)]
+Key = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
 
 
 def get_settings(request: Request) -> ServiceApiSettings:

@@ -28,6 +28,7 @@ from ..workflow import (
     OPEN,
     RESPONSE,
     RIGHT_FOR,
+    WORK_DONE,
     TransitionError,
     check_transition,
     derived_priority,
@@ -334,7 +335,7 @@ def _jsonable(v):
 
 def create_follow_up(db: Session, parent: WorkOrder, data: schemas.FollowUpCreate,
                      principal: Principal, settings: ServiceApiSettings) -> WorkOrder:
-    if parent.status not in ("completed", "closed"):
+    if parent.status not in WORK_DONE:
         raise TransitionError(f"work order {parent.id} is {parent.status}; a follow-up "
                               "is for a completed or closed order")
     body = schemas.WorkOrderCreate(

@@ -118,7 +118,7 @@ def receive(db: Session, part_number: str, warehouse: str, quantity: float, acto
         .order_by(PartReservation.id)).all()
     for r in waiting:
         db.refresh(row)
-        take = min(r.quantity, row.on_hand - row.reserved)
+        take = min(r.quantity, _available(row))
         if take <= 0:
             break
         _move(db, part_number, warehouse, 0, take, "reserve", actor, r.work_order_id)
@@ -188,7 +188,7 @@ def reserve(db: Session, order: WorkOrder, part_number: str, quantity: float,
     else:
         row = _best_warehouse(db, part_number, asset.region if asset else "")
     out = []
-    take = 0.0 if row is None else max(0.0, min(quantity, row.on_hand - row.reserved))
+    take = 0.0 if row is None else max(0.0, min(quantity, _available(row)))
     if take > 0:
         _move(db, part_number, row.warehouse, 0, take, "reserve", actor, order.id)
         out.append(PartReservation(work_order_id=order.id, part_number=part_number,
@@ -248,9 +248,8 @@ def _consume(db: Session, order: WorkOrder, actor: str) -> None:
             used[r.part_number] -= take
             _move(db, r.part_number, r.warehouse, -take, -r.quantity, "consume", actor,
                   order.id)
-            if take < r.quantity:  # the rest goes back to free stock
-                r.quantity = take
-            r.status, r.closed_at = "consumed", now
+            # what was reserved but not used goes back to free stock
+            r.quantity, r.status, r.closed_at = take, "consumed", now
         else:
             leftover.append(r)
     _release(db, order, actor, leftover)
@@ -278,8 +277,8 @@ def _usage_per_day(db: Session, now: datetime, days: float) -> dict[tuple[str, s
     return out
 
 
-def reorder_suggestions(db: Session, principal: Principal, min_risk: float,
-                        usage_days: float, now: datetime | None = None
+def reorder_suggestions(db: Session, min_risk: float, usage_days: float,
+                        now: datetime | None = None
                         ) -> list[schemas.ReorderSuggestion]:
     """Every stock row whose projected stock falls below its reorder point within the
     part's lead time; docs/parts.md gives the formula."""
@@ -294,11 +293,9 @@ def reorder_suggestions(db: Session, principal: Principal, min_risk: float,
             serving[key] = r
     demand: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
     why: dict[tuple[str, str], list[str]] = defaultdict(list)
-    ordered_assets = set()
     for order, asset in db.execute(
             select(WorkOrder, Asset).join(Asset, Asset.id == WorkOrder.asset_id)
             .where(WorkOrder.status == "proposed")):
-        ordered_assets.add((asset.id, order.failure_mode))
         for p in parts.values():
             if _matches(p, asset.equipment_class, order.failure_mode):
                 demand[(p.part_number, asset.region)]["proposed_orders"] += p.per_repair
@@ -356,7 +353,7 @@ def coverage(db: Session, delivery_days: dict[str, float], default_days: float
         by_region[a.region].append(a)
     stock: dict[tuple[str, str], float] = defaultdict(float)
     for s in db.scalars(select(PartStock)):
-        stock[(s.part_number, s.region)] += s.on_hand - s.reserved
+        stock[(s.part_number, s.region)] += _available(s)
     out = []
     for region, assets in sorted(by_region.items()):
         promise = min(delivery_days.get(a.service_contract, default_days) for a in assets)

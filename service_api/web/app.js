@@ -377,16 +377,16 @@ async function knownFixes(o) {
 // whose critical parts could not arrive in the time their contracts promise.
 async function partsView() {
   const [sugg, gaps] = await Promise.all([api("/parts/reorder-suggestions"), api("/parts/coverage")]);
-  const num = v => String(+Number(v).toFixed(2));
+  const qty = v => String(+Number(v).toFixed(2));
   $("#view").innerHTML = `<h2>Spare parts</h2>
     <div class="card"><h3>Reorder suggestions (${sugg.length})</h3>${sugg.length ? `<table id="reorder"><thead><tr><th>Part</th><th>Class</th><th>Warehouse</th>
       <th>Available</th><th>Expected demand in ${"lead time"}</th><th>Projected</th><th>Reorder point</th><th>Order</th><th>Because</th></tr></thead><tbody>${
       sugg.map(s => `<tr data-part="${esc(s.part_number)}"><td>${esc(s.part_number)}</td><td>${esc(s.part_class)}</td><td>${esc(s.warehouse)} <span class="muted">${esc(s.region)}</span></td>
-        <td>${num(s.available)}</td><td>${Object.entries(s.demand).filter(([, v]) => v).map(([k, v]) => `${esc(k.replace(/_/g, " "))} ${num(v)}`).join(", ") || "–"}
-          <div class="muted">${num(s.lead_time_days)} days</div></td><td>${num(s.projected)}</td><td>${num(s.reorder_point)}</td><td><b>${s.quantity}</b></td>
+        <td>${qty(s.available)}</td><td>${Object.entries(s.demand).filter(([, v]) => v).map(([k, v]) => `${esc(k.replace(/_/g, " "))} ${qty(v)}`).join(", ") || "–"}
+          <div class="muted">${qty(s.lead_time_days)} days</div></td><td>${qty(s.projected)}</td><td>${qty(s.reorder_point)}</td><td><b>${s.quantity}</b></td>
         <td class="muted">${esc(s.because.slice(0, 4).join("; "))}${s.because.length > 4 ? " …" : ""}</td></tr>`).join("")}</tbody></table>` : '<p class="muted">Nothing to reorder.</p>'}</div>
     <div class="card"><h3>Coverage gaps of critical parts (${gaps.length})</h3>${gaps.length ? `<table id="coverage"><thead><tr><th>Region</th><th>Part</th><th>Lead time</th><th>Promised</th><th>Assets</th></tr></thead><tbody>${
-      gaps.map(g => `<tr><td>${esc(g.region || "–")}</td><td>${esc(g.part_number)}</td><td>${num(g.lead_time_days)} d</td><td>${num(g.promised_days)} d</td><td>${esc(g.assets.join(", "))}</td></tr>`).join("")}</tbody></table>` : '<p class="muted">Every region can get its critical parts in time.</p>'}</div>
+      gaps.map(g => `<tr><td>${esc(g.region || "–")}</td><td>${esc(g.part_number)}</td><td>${qty(g.lead_time_days)} d</td><td>${qty(g.promised_days)} d</td><td>${esc(g.assets.join(", "))}</td></tr>`).join("")}</tbody></table>` : '<p class="muted">Every region can get its critical parts in time.</p>'}</div>
     <p class="muted">Rules: docs/parts.md.</p>`;
 }
 

@@ -4,21 +4,27 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated
 
 import orjson
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
 from contracts.api_bodies import Moment
-from contracts.ids import ID_PATTERN, check_id
+from contracts.ids import check_id
 
 from ... import schemas
 from ...crud import assets as crud
 from ...crud import health as health_crud
 from ...paging import Page, PageParams, fast_json, page_params
 from ...problems import Problem, Unprocessable
-from ...telemetry import NS, TelemetryNotConfigured, TelemetryUnavailable, step_ns
-from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
+from ...telemetry import (
+    NS,
+    TelemetryNotConfigured,
+    TelemetryUnavailable,
+    from_ns,
+    step_ns,
+    to_ns,
+)
+from ..deps import Allowed, IfMatchDep, Key, SessionDep, SettingsDep, etag
 
 router = APIRouter(prefix="/assets", tags=["assets"])
-AssetId = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
 AssetOut = schemas.AssetCommercial | schemas.AssetPublic
 Paging = Annotated[PageParams, Depends(page_params)]
 Filter = Annotated[schemas.AssetFilter, Query()]
@@ -34,7 +40,7 @@ def list_assets(db: SessionDep, who: Allowed("read"), page: Paging, f: Filter):
 
 
 @router.get("/{asset_id}", response_model=AssetOut)
-def get_asset(db: SessionDep, who: Allowed("read"), asset_id: AssetId, response: Response):
+def get_asset(db: SessionDep, who: Allowed("read"), asset_id: Key, response: Response):
     asset = crud.get_asset(db, asset_id, who)
     response.headers["ETag"] = etag(asset.version)
     return crud.public(asset, who, crud.open_orders_by_asset(db, [asset_id]).get(asset_id, 0))
@@ -43,7 +49,7 @@ def get_asset(db: SessionDep, who: Allowed("read"), asset_id: AssetId, response:
 @router.put("/{asset_id}", response_model=AssetOut,
             responses={201: {"description": "the asset was registered"}})
 def upsert_asset(db: SessionDep, who: Allowed("assets.register"), data: schemas.AssetWrite,
-                 asset_id: AssetId, response: Response, version: IfMatchDep):
+                 asset_id: Key, response: Response, version: IfMatchDep):
     """Register the asset, or update the fields given (``If-Match`` guards the update)."""
     asset, created = crud.upsert_asset(db, asset_id, data, who, version)
     db.commit()
@@ -81,14 +87,14 @@ def _one(db, who, settings, asset_id: str, data, record_type, add) -> schemas.Ba
 
 @router.post("/{asset_id}/health", response_model=schemas.BatchReport, status_code=201)
 def add_health(db: SessionDep, who: Allowed("health.write"), settings: SettingsDep,
-               data: schemas.HealthCreate, asset_id: AssetId):
+               data: schemas.HealthCreate, asset_id: Key):
     """One health score; one already stored for the same time is not stored again."""
     return _one(db, who, settings, asset_id, data, schemas.HealthRecord,
                 health_crud.add_scores)
 
 
 @router.get("/{asset_id}/health", response_model=schemas.HealthHistory)
-def health_history(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+def health_history(db: SessionDep, who: Allowed("read"), asset_id: Key,
                    since: Moment | None = None, until: Moment | None = None,
                    max_points: int = Query(default=500, ge=1, le=10_000)):
     """Scores in [since, until), downsampled to at most ``max_points`` (each point the
@@ -98,14 +104,14 @@ def health_history(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
 
 @router.post("/{asset_id}/events", response_model=schemas.BatchReport, status_code=201)
 def add_event(db: SessionDep, who: Allowed("events.write"), settings: SettingsDep,
-              data: schemas.EventCreate, asset_id: AssetId):
+              data: schemas.EventCreate, asset_id: Key):
     """One event; one already stored (same time, kind and signal) is not stored again."""
     return _one(db, who, settings, asset_id, data, schemas.EventRecord,
                 health_crud.add_events)
 
 
 @router.get("/{asset_id}/events", response_model=list[schemas.EventPublic])
-def list_events(db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+def list_events(db: SessionDep, who: Allowed("read"), asset_id: Key,
                 since: Moment | None = None, until: Moment | None = None,
                 kind: str | None = Query(default=None, max_length=32),
                 limit: int = Query(default=1000, ge=1, le=10_000)):
@@ -131,10 +137,6 @@ def _reader(request: Request):
     return reader
 
 
-def _ns(t: datetime) -> int:
-    return int(t.timestamp()) * NS + t.microsecond * 1000
-
-
 def _read(call, *args):
     try:
         return call(*args)
@@ -146,20 +148,20 @@ def _read(call, *args):
 @router.get("/{asset_id}/signals", response_model=schemas.SignalList, responses={
     502: {"description": "the telemetry store cannot be read"},
     503: {"description": "the API has no telemetry store configured"}})
-def list_signals(request: Request, db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+def list_signals(request: Request, db: SessionDep, who: Allowed("read"), asset_id: Key,
                  since: Moment | None = None, until: Moment | None = None):
     """The sensor signals with values in [since, until) (default: the last 24 hours), read
     from the ingester's time-series store."""
     crud.get_asset(db, asset_id, who)
     since, until = _telemetry_range(since, until)
-    names = _read(_reader(request).signals, asset_id, _ns(since), _ns(until))
+    names = _read(_reader(request).signals, asset_id, to_ns(since), to_ns(until))
     return schemas.SignalList(asset_id=asset_id, since=since, until=until, signals=names)
 
 
 @router.get("/{asset_id}/telemetry", response_model=schemas.TelemetryHistory, responses={
     502: {"description": "the telemetry store cannot be read"},
     503: {"description": "the API has no telemetry store configured"}})
-def telemetry(request: Request, db: SessionDep, who: Allowed("read"), asset_id: AssetId,
+def telemetry(request: Request, db: SessionDep, who: Allowed("read"), asset_id: Key,
               signal: Annotated[list[str], Query(max_length=16)],
               since: Moment | None = None, until: Moment | None = None,
               max_points: int = Query(default=500, ge=10, le=5000)):
@@ -174,13 +176,13 @@ def telemetry(request: Request, db: SessionDep, who: Allowed("read"), asset_id: 
             raise Unprocessable(f"signal: {exc}") from exc
     crud.get_asset(db, asset_id, who)
     since, until = _telemetry_range(since, until)
-    reader, t0, t1 = _reader(request), _ns(since), _ns(until)
+    reader, t0, t1 = _reader(request), to_ns(since), to_ns(until)
     series = []
     for name in dict.fromkeys(signal):
         buckets, downsampled = _read(reader.series, asset_id, name, t0, t1, max_points)
         series.append(schemas.TelemetrySeries(signal=name, downsampled=downsampled, points=[
-            schemas.TelemetryBucket(ts=datetime.fromtimestamp(b.t_ns / NS, UTC), min=b.min,
-                                    max=b.max, mean=b.mean, n=b.n) for b in buckets]))
+            schemas.TelemetryBucket(ts=from_ns(b.t_ns), min=b.min, max=b.max, mean=b.mean,
+                                    n=b.n) for b in buckets]))
     return schemas.TelemetryHistory(asset_id=asset_id, since=since, until=until,
                                      step_s=step_ns(t0, t1, max_points) // NS, series=series)
 

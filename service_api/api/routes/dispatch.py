@@ -1,17 +1,14 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response
+from fastapi import APIRouter, Response
 
 from ... import schemas
 from ...crud import dispatch as crud
 from ...crud import orders as order_crud
 from ...tables import Asset
-from ..deps import Allowed, IfMatchDep, SessionDep, etag
+from ..deps import Allowed, IfMatchDep, RowId, SessionDep, etag
 
 router = APIRouter(tags=["dispatch"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.get("/dispatch-rules", response_model=list[schemas.DispatchRulePublic])
@@ -29,13 +26,13 @@ def add_rule(db: SessionDep, who: Allowed("dispatch.manage"),
 
 
 @router.delete("/dispatch-rules/{rule_id}", status_code=204)
-def delete_rule(db: SessionDep, who: Allowed("dispatch.manage"), rule_id: Id):
+def delete_rule(db: SessionDep, who: Allowed("dispatch.manage"), rule_id: RowId):
     crud.delete_rule(db, rule_id)
     db.commit()
 
 
 @router.get("/work-orders/{order_id}/dispatch", response_model=schemas.DispatchPreview)
-def preview(db: SessionDep, who: Allowed("read"), order_id: Id):
+def preview(db: SessionDep, who: Allowed("read"), order_id: RowId):
     """Which rule would dispatch this order now, and to whom (nothing changes)."""
     order = order_crud.get(db, order_id, who)
     return crud.preview(db, order, db.get(Asset, order.asset_id))
@@ -43,7 +40,7 @@ def preview(db: SessionDep, who: Allowed("read"), order_id: Id):
 
 @router.post("/work-orders/{order_id}/dispatch",
              response_model=schemas.WorkOrderCommercial | schemas.WorkOrderPublic)
-def dispatch(db: SessionDep, who: Allowed("orders.plan"), order_id: Id, version: IfMatchDep,
+def dispatch(db: SessionDep, who: Allowed("orders.plan"), order_id: RowId, version: IfMatchDep,
              response: Response):
     """Apply the matching rule: the reassignment is recorded in the order's history."""
     order = order_crud.get(db, order_id, who)

@@ -1,8 +1,6 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -10,11 +8,10 @@ from ... import knowledge, schemas
 from ...crud import orders as order_crud
 from ...problems import Conflict, NotFound, Unprocessable
 from ...tables import Asset, Attachment, FaultCase, FaultCaseUse, PartUsed
-from ..deps import Allowed, SessionDep
+from ...workflow import WORK_DONE
+from ..deps import Allowed, RowId, SessionDep
 
 router = APIRouter(tags=["knowledge"])
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-CaseId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 def _public(db, cases: list[FaultCase]) -> list[schemas.FaultCasePublic]:
@@ -60,7 +57,7 @@ def add_case(db: SessionDep, who: Allowed("knowledge.write"), data: schemas.Faul
 
 
 @router.get("/knowledge/cases/{case_id}", response_model=schemas.FaultCasePublic)
-def get_case(db: SessionDep, who: Allowed("read"), case_id: CaseId):
+def get_case(db: SessionDep, who: Allowed("read"), case_id: RowId):
     case = db.get(FaultCase, case_id)
     if case is None:
         raise NotFound(f"fault case {case_id} does not exist")
@@ -69,13 +66,13 @@ def get_case(db: SessionDep, who: Allowed("read"), case_id: CaseId):
 
 @router.post("/work-orders/{order_id}/knowledge-case", response_model=schemas.FaultCasePublic,
              status_code=201)
-def case_from_order(db: SessionDep, who: Allowed("knowledge.write"), order_id: OrderId,
+def case_from_order(db: SessionDep, who: Allowed("knowledge.write"), order_id: RowId,
                     data: schemas.FaultCaseFromOrder):
     """A fault case made from a completed order in one step: its asset's class, failure
     mode, symptom, the parts used, its photos and files, its actions as the fix (unless
     ``fix`` says better); the order counts as the case's first use."""
     order = order_crud.get(db, order_id, who)
-    if order.status not in ("completed", "closed"):
+    if order.status not in WORK_DONE:
         raise Conflict(f"work order {order.id} is {order.status}: a case is made from "
                        "completed work")
     fix = data.fix or order.actions
@@ -104,7 +101,7 @@ def case_from_order(db: SessionDep, who: Allowed("knowledge.write"), order_id: O
 
 
 @router.get("/work-orders/{order_id}/suggestions", response_model=list[schemas.CaseSuggestion])
-def suggestions(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+def suggestions(db: SessionDep, who: Allowed("read"), order_id: RowId):
     """Known fixes for this order: cases of its failure mode and cases whose text
     matches its symptom and title, best first by how often their fix worked the first
     time (docs/knowledge.md)."""
@@ -119,7 +116,7 @@ def suggestions(db: SessionDep, who: Allowed("read"), order_id: OrderId):
 
 
 @router.post("/work-orders/{order_id}/applied-cases", status_code=201)
-def apply_case(db: SessionDep, who: Allowed("orders.execute"), order_id: OrderId,
+def apply_case(db: SessionDep, who: Allowed("orders.execute"), order_id: RowId,
                data: schemas.CaseApply) -> dict:
     """The technician follows this case on this order; when the order is completed, its
     first-time-fix answer becomes the case's record."""
@@ -127,7 +124,7 @@ def apply_case(db: SessionDep, who: Allowed("orders.execute"), order_id: OrderId
     if db.get(FaultCase, data.case_id) is None:
         raise NotFound(f"fault case {data.case_id} does not exist")
     if db.get(FaultCaseUse, (data.case_id, order.id)) is None:
-        done = order.status in ("completed", "closed")
+        done = order.status in WORK_DONE
         db.add(FaultCaseUse(case_id=data.case_id, work_order_id=order.id,
                             recorded_by=who.name,
                             first_time_fix=order.first_time_fix if done else None))

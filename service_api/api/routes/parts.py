@@ -1,23 +1,17 @@
 from __future__ import annotations
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Query, Response
-
-from contracts.ids import ID_PATTERN
+from fastapi import APIRouter, Query, Response
 
 from ... import schemas
 from ...crud import orders as order_crud
 from ...crud import parts as crud
 from ...problems import Conflict
-from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
+from ...workflow import OPEN
+from ..deps import Allowed, IfMatchDep, Key, RowId, SessionDep, SettingsDep, etag
 
 router = APIRouter(prefix="/parts", tags=["parts"])
 orders_router = APIRouter(prefix="/work-orders", tags=["parts"])
-PartNumber = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
-Warehouse = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
-RESERVABLE = ("approved", "scheduled", "in_progress", "on_hold")
+RESERVABLE = OPEN - {"proposed"}  # approved until the work is done
 
 
 @router.get("", response_model=list[schemas.CatalogPart])
@@ -34,7 +28,7 @@ def reorder_suggestions(db: SessionDep, who: Allowed("parts.read"), settings: Se
     recent usage) is below the reorder point, with the quantity that brings it back to
     reorder point + safety stock; critical parts first. Formula: docs/parts.md."""
     return crud.reorder_suggestions(
-        db, who, settings.parts_demand_min_risk if min_risk is None else min_risk,
+        db, settings.parts_demand_min_risk if min_risk is None else min_risk,
         settings.parts_usage_days)
 
 
@@ -54,7 +48,7 @@ def turnover(db: SessionDep, who: Allowed("commercial"),
 
 
 @router.get("/{part_number}", response_model=schemas.CatalogPart)
-def get_part(db: SessionDep, who: Allowed("parts.read"), part_number: PartNumber,
+def get_part(db: SessionDep, who: Allowed("parts.read"), part_number: Key,
              response: Response):
     part = crud.get_part(db, part_number)
     response.headers["ETag"] = etag(part.version)
@@ -63,7 +57,7 @@ def get_part(db: SessionDep, who: Allowed("parts.read"), part_number: PartNumber
 
 @router.put("/{part_number}", response_model=schemas.CatalogPart,
             responses={201: {"description": "the part was added to the catalogue"}})
-def upsert_part(db: SessionDep, who: Allowed("parts.write"), part_number: PartNumber,
+def upsert_part(db: SessionDep, who: Allowed("parts.write"), part_number: Key,
                 data: schemas.CatalogPartWrite, response: Response, version: IfMatchDep):
     """Add the part, or update the fields given (``If-Match`` guards the update)."""
     if data.unit_price is not None and not who.can("commercial"):
@@ -76,14 +70,14 @@ def upsert_part(db: SessionDep, who: Allowed("parts.write"), part_number: PartNu
 
 
 @router.get("/{part_number}/stock", response_model=list[schemas.StockPublic])
-def stock(db: SessionDep, who: Allowed("parts.read"), part_number: PartNumber):
+def stock(db: SessionDep, who: Allowed("parts.read"), part_number: Key):
     crud.get_part(db, part_number)
     return crud.stock_rows(db, part_number)
 
 
 @router.put("/{part_number}/stock/{warehouse}", response_model=schemas.StockPublic)
-def set_stock(db: SessionDep, who: Allowed("parts.write"), part_number: PartNumber,
-              warehouse: Warehouse, data: schemas.StockWrite):
+def set_stock(db: SessionDep, who: Allowed("parts.write"), part_number: Key,
+              warehouse: Key, data: schemas.StockWrite):
     """Create or update the part's stock row in a warehouse: region, safety stock,
     reorder point, and a counted ``on_hand`` (booked as an adjustment)."""
     row = crud.set_stock(db, part_number, warehouse, data, who.name)
@@ -93,8 +87,8 @@ def set_stock(db: SessionDep, who: Allowed("parts.write"), part_number: PartNumb
 
 @router.post("/{part_number}/stock/{warehouse}/receipts", response_model=schemas.StockPublic,
              status_code=201)
-def receive(db: SessionDep, who: Allowed("parts.write"), part_number: PartNumber,
-            warehouse: Warehouse, data: schemas.ReceiptCreate):
+def receive(db: SessionDep, who: Allowed("parts.write"), part_number: Key,
+            warehouse: Key, data: schemas.ReceiptCreate):
     """Goods received; backorders of the part in the warehouse's region are filled first."""
     row = crud.receive(db, part_number, warehouse, data.quantity, who.name, data.note)
     db.commit()
@@ -102,21 +96,21 @@ def receive(db: SessionDep, who: Allowed("parts.write"), part_number: PartNumber
 
 
 @router.get("/{part_number}/movements", response_model=list[schemas.MovementPublic])
-def movements(db: SessionDep, who: Allowed("parts.read"), part_number: PartNumber,
+def movements(db: SessionDep, who: Allowed("parts.read"), part_number: Key,
               limit: int = Query(default=200, ge=1, le=10_000)):
     """The part's stock ledger, newest first."""
     return crud.movements(db, part_number, limit)
 
 
 @orders_router.get("/{order_id}/reservations", response_model=list[schemas.ReservationPublic])
-def reservations(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+def reservations(db: SessionDep, who: Allowed("read"), order_id: RowId):
     order_crud.get(db, order_id, who)
     return crud.reservations(db, order_id)
 
 
 @orders_router.post("/{order_id}/reservations",
                     response_model=list[schemas.ReservationPublic], status_code=201)
-def reserve(db: SessionDep, who: Allowed("parts.write"), order_id: OrderId,
+def reserve(db: SessionDep, who: Allowed("parts.write"), order_id: RowId,
             data: schemas.ReservationCreate):
     """Reserve more parts for an approved order (from ``warehouse``, or the best one of
     the asset's region); what is not available is a backorder."""

@@ -15,6 +15,7 @@ from ...crud import assets as asset_crud
 from ...crud import billing as billing_crud
 from ...crud import orders as order_crud
 from ...tables import Asset, CorrectiveAction, WorkOrder
+from ...workflow import WORK_DONE
 from ..deps import Allowed, SessionDep, SettingsDep
 
 router = APIRouter(prefix="/quality", tags=["quality"])
@@ -26,7 +27,7 @@ def _failures(db, who, since: datetime | None, until: datetime | None,
               ) -> list[tuple[quality.Failure, WorkOrder]]:
     q = asset_crud.in_scope(
         select(WorkOrder, Asset).join(Asset, Asset.id == WorkOrder.asset_id)
-        .where(WorkOrder.status.in_(("completed", "closed")),
+        .where(WorkOrder.status.in_(WORK_DONE),
                WorkOrder.result != "no_fault_found", WorkOrder.completed_at.is_not(None)),
         who)
     if since is not None:
@@ -54,9 +55,9 @@ def repeats(db: SessionDep, who: Allowed("read"), window_days: float = Window,
     one's completion."""
     fs = [f for f, _ in _failures(db, who, since, until)]
     items = quality.repeats(fs, window_days)
-    n = sum(1 for f in fs if f.failure_mode)
+    n = quality.with_mode(fs)
     return schemas.Repeats(window_days=window_days, failures=n, repeats=len(items),
-                           repeat_rate=round(len(items) / n, 4) if n else None, items=items)
+                           repeat_rate=quality.rate(len(items), n), items=items)
 
 
 @router.get("/mtbf", response_model=list[schemas.MtbfRow])

@@ -14,18 +14,17 @@ from ... import schemas, surveys
 from ...crud import assets as asset_crud
 from ...crud import orders as order_crud
 from ...tables import Asset, Survey, WorkOrder
-from ..deps import Allowed, SessionDep, SettingsDep
+from ..deps import Allowed, RowId, SessionDep, SettingsDep
 
 router = APIRouter(tags=["feedback"])
 page_router = APIRouter(include_in_schema=False)
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 Link = Annotated[str, Path(max_length=120, pattern=r"^[0-9]+\.[0-9]+\.[A-Za-z0-9_-]+$")]
 
 
 @router.post("/work-orders/{order_id}/survey", response_model=schemas.SurveyIssued,
              status_code=201)
 def issue_survey(db: SessionDep, who: Allowed("orders.close"), settings: SettingsDep,
-                 order_id: OrderId):
+                 order_id: RowId):
     """A link to the order's satisfaction survey, valid ``survey_days`` (14); issuing
     again replaces the previous link. Send it to the customer by any channel."""
     order = order_crud.get(db, order_id, who)

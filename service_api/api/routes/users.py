@@ -11,7 +11,7 @@ from ... import schemas
 from ...access import RIGHTS
 from ...crud import users as crud
 from ...tables import User
-from ..deps import Allowed, PrincipalDep, SessionDep, SettingsDep, bearer
+from ..deps import Allowed, PrincipalDep, RowId, SessionDep, SettingsDep, bearer
 
 router = APIRouter(tags=["access"])
 UserName = Annotated[str, Path(min_length=1, max_length=64)]
@@ -73,6 +73,6 @@ def issue_token(db: SessionDep, who: Allowed("users.manage"), name: UserName,
 
 @router.delete("/tokens/{token_id}", status_code=204)
 def revoke_token(db: SessionDep, who: Allowed("users.manage"),
-                 token_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+                 token_id: RowId):
     crud.revoke_token(db, token_id)
     db.commit()

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
 import secrets
-from typing import Annotated
 
-from fastapi import APIRouter, Path, Query
+from fastapi import APIRouter, Query
 from sqlalchemy import select
 
 from ... import schemas
 from ...problems import NotFound
 from ...tables import Webhook, WebhookDelivery
-from ..deps import Allowed, SessionDep
+from ..deps import Allowed, RowId, SessionDep
 
 router = APIRouter(prefix="/webhooks", tags=["webhooks"])
-Id = Annotated[int, Path(ge=1, le=2**31 - 1)]
 
 
 @router.post("", response_model=schemas.WebhookCreated, status_code=201)
@@ -33,7 +31,7 @@ def list_webhooks(db: SessionDep, who: Allowed("webhooks.manage")):
 
 
 @router.delete("/{webhook_id}", status_code=204)
-def deactivate(db: SessionDep, who: Allowed("webhooks.manage"), webhook_id: Id):
+def deactivate(db: SessionDep, who: Allowed("webhooks.manage"), webhook_id: RowId):
     """Stop sending to this webhook (its delivery log stays)."""
     hook = db.get(Webhook, webhook_id)
     if hook is None:
@@ -43,7 +41,7 @@ def deactivate(db: SessionDep, who: Allowed("webhooks.manage"), webhook_id: Id):
 
 
 @router.get("/{webhook_id}/deliveries", response_model=list[schemas.DeliveryPublic])
-def deliveries(db: SessionDep, who: Allowed("webhooks.manage"), webhook_id: Id,
+def deliveries(db: SessionDep, who: Allowed("webhooks.manage"), webhook_id: RowId,
                status: str | None = Query(default=None, max_length=16),
                limit: int = Query(default=100, ge=1, le=1000)):
     """The delivery log, newest first: attempts, last HTTP status or error."""

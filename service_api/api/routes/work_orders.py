@@ -4,7 +4,7 @@ from datetime import timedelta
 from pathlib import Path as PathlibPath
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Path, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import FileResponse
 
@@ -12,10 +12,9 @@ from ... import attachments, idempotency, schemas
 from ...crud import orders as crud
 from ...paging import Page, PageParams, page_params
 from ...problems import NotFound
-from ..deps import Allowed, IfMatchDep, SessionDep, SettingsDep, etag
+from ..deps import Allowed, IfMatchDep, RowId, SessionDep, SettingsDep, etag
 
 router = APIRouter(prefix="/work-orders", tags=["work-orders"])
-OrderId = Annotated[int, Path(ge=1, le=2**31 - 1)]
 OrderOut = schemas.WorkOrderCommercial | schemas.WorkOrderPublic
 Paging = Annotated[PageParams, Depends(page_params)]
 Filter = Annotated[schemas.OrderFilter, Query()]
@@ -63,7 +62,7 @@ def review_labels(db: SessionDep, who: Allowed("labels.export")):
 
 
 @router.get("/{order_id}", response_model=OrderOut)
-def get_work_order(db: SessionDep, who: Allowed("read"), order_id: OrderId,
+def get_work_order(db: SessionDep, who: Allowed("read"), order_id: RowId,
                    response: Response):
     order = crud.get(db, order_id, who)
     response.headers["ETag"] = etag(order.version)
@@ -71,7 +70,7 @@ def get_work_order(db: SessionDep, who: Allowed("read"), order_id: OrderId,
 
 
 @router.patch("/{order_id}", response_model=OrderOut)
-def update_work_order(db: SessionDep, who: Allowed("read"), order_id: OrderId,
+def update_work_order(db: SessionDep, who: Allowed("read"), order_id: RowId,
                       data: schemas.WorkOrderUpdate, version: IfMatchDep, response: Response):
     """Change fields of an order (not its status: see transitions). Send ``If-Match`` with
     the ETag you read; a change made meanwhile gives 412."""
@@ -83,7 +82,7 @@ def update_work_order(db: SessionDep, who: Allowed("read"), order_id: OrderId,
 
 @router.post("/{order_id}/transitions", response_model=OrderOut)
 def transition(db: SessionDep, who: Allowed("read"), settings: SettingsDep,
-               order_id: OrderId, data: schemas.TransitionCreate, version: IfMatchDep,
+               order_id: RowId, data: schemas.TransitionCreate, version: IfMatchDep,
                response: Response):
     """Move the order through the workflow. Of concurrent requests from the same state
     exactly one succeeds; the others get 409. Who may make which move: docs/api.md."""
@@ -95,7 +94,7 @@ def transition(db: SessionDep, who: Allowed("read"), settings: SettingsDep,
 
 @router.post("/{order_id}/follow-ups", response_model=OrderOut, status_code=201)
 def follow_up(db: SessionDep, who: Allowed("orders.create"), settings: SettingsDep,
-              order_id: OrderId, data: schemas.FollowUpCreate, key: KeyDep = None):
+              order_id: RowId, data: schemas.FollowUpCreate, key: KeyDep = None):
     """Reopen a completed or closed order: a new order linked to it as its parent."""
 
     def act():
@@ -108,25 +107,25 @@ def follow_up(db: SessionDep, who: Allowed("orders.create"), settings: SettingsD
 
 @router.post("/{order_id}/labour", response_model=schemas.LabourPublic, status_code=201)
 def add_labour(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsDep,
-               order_id: OrderId, data: schemas.LabourCreate, key: KeyDep = None):
+               order_id: RowId, data: schemas.LabourCreate, key: KeyDep = None):
     """Record labour on an order in progress, on hold or completed."""
     return _add_work(db, who, settings, order_id, "labour", data, schemas.LabourPublic, key)
 
 
 @router.get("/{order_id}/labour", response_model=list[schemas.LabourPublic])
-def labour(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+def labour(db: SessionDep, who: Allowed("read"), order_id: RowId):
     return crud.work_records(db, order_id, "labour", who)
 
 
 @router.post("/{order_id}/parts", response_model=schemas.PartPublic, status_code=201)
 def add_part(db: SessionDep, who: Allowed("orders.execute"), settings: SettingsDep,
-             order_id: OrderId, data: schemas.PartCreate, key: KeyDep = None):
+             order_id: RowId, data: schemas.PartCreate, key: KeyDep = None):
     """Record a part used on an order in progress, on hold or completed."""
     return _add_work(db, who, settings, order_id, "part", data, schemas.PartPublic, key)
 
 
 @router.get("/{order_id}/parts", response_model=list[schemas.PartPublic])
-def parts(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+def parts(db: SessionDep, who: Allowed("read"), order_id: RowId):
     return crud.work_records(db, order_id, "part", who)
 
 
@@ -148,7 +147,7 @@ UPLOAD_TYPES = {t: {"schema": {"type": "string", "format": "binary"}}
              status_code=201, openapi_extra={
                  "requestBody": {"required": True, "content": UPLOAD_TYPES}})
 async def add_attachment(request: Request, db: SessionDep, who: Allowed("orders.execute"),
-                         settings: SettingsDep, order_id: OrderId,
+                         settings: SettingsDep, order_id: RowId,
                          filename: str = Query(min_length=1, max_length=200,
                                                pattern=r"^[^\x00]*$")):
     """Attach a photo or file: the raw bytes as the body, its type as Content-Type, its
@@ -162,7 +161,7 @@ async def add_attachment(request: Request, db: SessionDep, who: Allowed("orders.
 
 
 @router.get("/{order_id}/attachments", response_model=list[schemas.AttachmentPublic])
-def list_attachments(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+def list_attachments(db: SessionDep, who: Allowed("read"), order_id: RowId):
     return crud.list_attachments(db, order_id, who)
 
 
@@ -172,7 +171,7 @@ files_router = APIRouter(prefix="/attachments", tags=["work-orders"])
 @files_router.get("/{attachment_id}", response_class=FileResponse,
                   responses={200: {"content": UPLOAD_TYPES}})
 def download_attachment(db: SessionDep, who: Allowed("read"), settings: SettingsDep,
-                        attachment_id: Annotated[int, Path(ge=1, le=2**31 - 1)]):
+                        attachment_id: RowId):
     row = crud.get_attachment(db, attachment_id, who)
     path = attachments.path_of(PathlibPath(settings.attachments_dir), row.work_order_id,
                                row.stored_name)
@@ -184,6 +183,6 @@ def download_attachment(db: SessionDep, who: Allowed("read"), settings: Settings
 
 
 @router.get("/{order_id}/events", response_model=list[schemas.WorkOrderEventPublic])
-def events(db: SessionDep, who: Allowed("read"), order_id: OrderId):
+def events(db: SessionDep, who: Allowed("read"), order_id: RowId):
     """The order's append-only history: who changed what, when and why."""
     return crud.events(db, order_id, who)
