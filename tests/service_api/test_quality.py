@@ -110,6 +110,7 @@ def test_a_corrective_action_shows_its_effect_on_repeats(history):
     # before day 30: A and B, one repeat -> 0.5; after: C alone, none -> 0.0
     assert (a["failures_before"], a["repeat_rate_before"]) == (2, 0.5)
     assert (a["failures_after"], a["repeat_rate_after"]) == (1, 0.0)
+    assert r.json() == a  # the answer to the POST already carries the effect
     r = api.as_("technician").post("/api/v1/quality/actions", json={})
     assert r.status_code == 403
     r = api.as_("engineer").post("/api/v1/quality/actions", json={

@@ -116,7 +116,7 @@ def _with_effect(action: CorrectiveAction, fs: list[quality.Failure], window_day
 
 @router.post("/actions", response_model=schemas.CorrectiveActionPublic, status_code=201)
 def add_action(db: SessionDep, who: Allowed("quality.write"),
-               data: schemas.CorrectiveActionCreate):
+               data: schemas.CorrectiveActionCreate, window_days: float = Window):
     """Record a root cause and the corrective action taken against a failure mode (for
     one equipment class, or all), with the work orders that led to it."""
     order_crud.check_codes(db, failure_mode=data.failure_mode)
@@ -125,7 +125,7 @@ def add_action(db: SessionDep, who: Allowed("quality.write"),
     action = CorrectiveAction(**data.model_dump(), created_by=who.name)
     db.add(action)
     db.commit()
-    return _with_effect(action, [], 30.0)
+    return _with_effect(action, [f for f, _ in _failures(db, who, None, None)], window_days)
 
 
 @router.get("/actions", response_model=list[schemas.CorrectiveActionPublic])
