@@ -1,5 +1,6 @@
 // Forewarn dashboard: plain JavaScript, no build step, nothing fetched from the internet.
-// Views (hash routes): #/ fleet, #/asset/<id>, #/queue, #/orders, #/kpis.
+// Views (hash routes): #/ fleet, #/asset/<id>, #/queue, #/orders, #/order/<id>, #/kpis,
+// #/quality, #/parts, #/knowledge[/<id>], #/intake.
 "use strict";
 const API = "/api/v1";
 const S = {token: sessionStorage.getItem("forewarn-token"), me: null, meta: null,
@@ -21,7 +22,7 @@ async function api(path, opts = {}) {
   if (r.status === 401) throw new AuthError();
   if (r.status === 204) return null;
   const body = await r.json().catch(() => ({}));
-  if (!r.ok) throw Object.assign(new Error(body.detail || `${path}: HTTP ${r.status}`), {status: r.status});
+  if (!r.ok) throw Object.assign(new Error(body.detail || `${path}: HTTP ${r.status}`), {status: r.status, body});
   return body;
 }
 
@@ -279,7 +280,7 @@ function editRecord(a) {
 function orderTable(items) {
   if (!items.length) return '<p class="muted">None.</p>';
   return `<table><thead><tr><th>#</th><th>Asset</th><th>Type</th><th>Priority</th><th>Status</th><th>Title</th><th>Opened</th><th>Due</th></tr></thead><tbody>${
-    items.map(o => `<tr data-order="${o.id}"><td>${o.id}</td><td><a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a></td><td>${esc(o.type)}</td>
+    items.map(o => `<tr data-order="${o.id}"><td><a href="#/order/${o.id}">#${o.id}</a></td><td><a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a></td><td>${esc(o.type)}</td>
       <td>${esc(o.priority)}</td><td><span class="pill ${esc(o.status)}">${esc(o.status)}</span></td><td>${esc(o.title)}</td>
       <td>${fmtTime(o.opened_at)}</td><td>${fmtTime(o.due_at)}</td></tr>`).join("")}</tbody></table>`;
 }
@@ -332,14 +333,15 @@ async function orders() {
   const page = await api("/work-orders?open=true&sort=-id&limit=200");
   const allowed = o => (S.meta.transitions[o.status] || []).filter(t => can(S.meta.right_for[t]));
   $("#view").innerHTML = `<h2>Open work orders</h2>${page.items.map(o => `
-    <article class="card" data-order="${o.id}"><h3>#${o.id} ${esc(o.title)} <span class="pill ${esc(o.status)}">${esc(o.status)}</span></h3>
+    <article class="card" data-order="${o.id}"><h3><a href="#/order/${o.id}">#${o.id}</a> ${esc(o.title)} <span class="pill ${esc(o.status)}">${esc(o.status)}</span></h3>
       <p><a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a> · ${esc(o.type)} · priority ${esc(o.priority)} · due ${fmtTime(o.due_at)}
          · assignee ${esc(o.assignee || "–")} ${o.team ? `(${esc(o.team)})` : ""}</p>
       <div class="actions">${allowed(o).filter(t => !["merged"].includes(t)).map(t => `<button class="${t === "cancelled" ? "danger" : ""}" data-move="${t}" data-id="${o.id}">${esc(t.replace("_", " "))}</button>`).join("")}
         ${S.meta.needs_reason.some(t => allowed(o).includes(t)) ? `<label>Reason<input data-reason="${o.id}"></label>` : ""}
         ${allowed(o).includes("completed") ? `<label>Result<select data-result="${o.id}">${S.meta.results.map(r => `<option>${r}</option>`).join("")}</select></label>
           <label>First-time fix<select data-ftf="${o.id}"><option value="true">yes</option><option value="false">no</option></select></label>
-          <label>Labour (minutes)<input type="number" min="1" inputmode="numeric" data-minutes="${o.id}"></label>` : ""}
+          <label>Labour (minutes)<input type="number" min="1" inputmode="numeric" data-minutes="${o.id}"></label>
+          <label>What was done<textarea rows="2" data-actions="${o.id}"></textarea></label>` : ""}
         ${allowed(o).includes("completed") ? `<label>Part used<input data-part="${o.id}" placeholder="part number"></label>
           <label>Quantity<input type="number" min="1" value="1" inputmode="numeric" data-qty="${o.id}"></label>` : ""}
         ${can("orders.execute") && ["in_progress", "on_hold"].includes(o.status) ? `<label>Photo<input type="file" accept="image/*" capture="environment" data-photo="${o.id}"></label>` : ""}
@@ -390,22 +392,198 @@ async function partsView() {
     <p class="muted">Rules: docs/parts.md.</p>`;
 }
 
-// Quality: what fails most (Pareto), what fails again, and how often.
+// Quality: what fails most (Pareto), what fails again, how often, what it costs, what was
+// done against it (and whether repeats fell afterwards), and what customers said.
 async function qualityView() {
-  const [pareto, rep, mtbf] = await Promise.all([api("/quality/pareto"), api("/quality/repeats?window_days=30"), api("/quality/mtbf")]);
+  const by = S.satisfactionBy || "region";
+  const [pareto, rep, mtbf, acts, sat, cost] = await Promise.all([api("/quality/pareto"), api("/quality/repeats?window_days=30"), api("/quality/mtbf"),
+    api("/quality/actions?window_days=30"), api(`/kpis/satisfaction?by=${by}`), can("commercial") ? api("/quality/cost") : Promise.resolve(null)]);
   const W = 640, H = 220, L = 40, B = 60, max = Math.max(1, ...pareto.map(r => r.count)), bw = (W - L - 40) / Math.max(1, pareto.length);
   const bars = pareto.map((r, i) => `<rect class="bar" x="${L + i * bw + 4}" y="${20 + (1 - r.count / max) * (H - B - 20)}" width="${bw - 8}" height="${r.count / max * (H - B - 20)}" fill="#1d4ed8"><title>${esc(r.key)}: ${r.count}</title></rect>
     <text x="${L + i * bw + bw / 2}" y="${H - B + 16}" text-anchor="middle">${esc(r.key)}</text><text x="${L + i * bw + bw / 2}" y="${16 + (1 - r.count / max) * (H - B - 20)}" text-anchor="middle">${r.count}</text>`).join("");
   const cum = pareto.map((r, i) => `${L + i * bw + bw / 2},${20 + (1 - r.cumulative_share) * (H - B - 20)}`).join(" ");
+  const pct = v => v == null ? "–" : Math.round(v * 100) + "%";
   $("#view").innerHTML = `<h2>Quality</h2>
     <div class="card"><h3>Failures by mode</h3>${pareto.length ? `<svg class="pareto" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="failures by mode, most first, with the cumulative share">
       <line x1="${L}" x2="${W - 40}" y1="${H - B}" y2="${H - B}" stroke="#6b7280"/>${bars}<polyline fill="none" stroke="#b91c1c" stroke-width="2" points="${cum}"/>
       <text x="${W - 38}" y="24">100%</text></svg>` : '<p class="muted">No completed failures yet.</p>'}</div>
-    <div class="grid"><div class="card"><h3>Repeat failures (30 days)</h3><p><b>${rep.repeats}</b> of ${rep.failures} failures${rep.repeat_rate == null ? "" : ` (${Math.round(rep.repeat_rate * 100)}%)`}</p>
-      <ul>${rep.items.slice(0, 10).map(x => `<li><a href="#/asset/${encodeURIComponent(x.asset_id)}">${esc(x.asset_id)}</a> ${esc(x.failure_mode)}: #${x.order} ${x.days_after} days after #${x.previous_order}</li>`).join("")}</ul></div>
+    <div class="grid wide"><div class="card"><h3>Repeat failures (30 days)</h3><p><b>${rep.repeats}</b> of ${rep.failures} failures${rep.repeat_rate == null ? "" : ` (${pct(rep.repeat_rate)})`}</p>
+      <ul>${rep.items.slice(0, 10).map(x => `<li><a href="#/asset/${encodeURIComponent(x.asset_id)}">${esc(x.asset_id)}</a> ${esc(x.failure_mode)}: <a href="#/order/${x.order}">#${x.order}</a> ${x.days_after} days after <a href="#/order/${x.previous_order}">#${x.previous_order}</a></li>`).join("")}</ul></div>
     <div class="card"><h3>MTBF by mode</h3><table><thead><tr><th>Mode</th><th>Failures</th><th>MTBF</th></tr></thead><tbody>${
-      mtbf.map(r => `<tr><td>${esc(r.failure_mode)}</td><td>${r.failures}</td><td>${Math.round(r.mtbf_hours)} h</td></tr>`).join("")}</tbody></table></div></div>
-    <p class="muted">Definitions: docs/quality.md.</p>`;
+      mtbf.map(r => `<tr><td>${esc(r.failure_mode)}</td><td>${r.failures}</td><td>${Math.round(r.mtbf_hours)} h</td></tr>`).join("")}</tbody></table></div>
+    ${cost ? `<div class="card"><h3>Cost by mode (list prices)</h3><table id="cost"><thead><tr><th>Mode</th><th>Failures</th><th>Labour</th><th>Parts</th><th>Total</th></tr></thead><tbody>${
+      cost.map(r => `<tr><td>${esc(r.failure_mode)}</td><td>${r.failures}</td><td>${esc(r.labour_cost)} <span class="muted">${r.labour_hours} h</span></td><td>${esc(r.parts_cost)}</td><td><b>${esc(r.total_cost)}</b></td></tr>`).join("")}</tbody></table></div>` : ""}
+    <div class="card"><h3>Customer satisfaction</h3><label>By<select id="sat-by">${[["region", "region"], ["equipment_class", "equipment class"], ["technician", "technician"]].map(([k, n]) => `<option value="${k}" ${k === by ? "selected" : ""}>${n}</option>`).join("")}</select></label>
+      <p>${sat.responses} answer${sat.responses === 1 ? "" : "s"} to ${sat.surveys_sent} survey${sat.surveys_sent === 1 ? "" : "s"}${sat.response_rate == null ? "" : ` (${pct(sat.response_rate)})`}</p>
+      <table id="satisfaction"><thead><tr><th>${esc(by.replace("_", " "))}</th><th>Answers</th><th>Mean (1–5)</th><th>Satisfied (4–5)</th></tr></thead><tbody>${
+        sat.rows.map(r => `<tr><td>${esc(r.key || "–")}</td><td>${r.responses}</td><td>${r.mean_score.toFixed(2)}</td><td>${pct(r.satisfied_share)}</td></tr>`).join("")}</tbody></table></div></div>
+    <div class="card"><h3>Root causes and corrective actions</h3>${acts.length ? `<table id="actions"><thead><tr><th>Mode</th><th>Root cause</th><th>Action</th><th>From</th><th>Repeats before</th><th>Repeats after</th></tr></thead><tbody>${
+      acts.map(a => `<tr data-action="${a.id}"><td>${esc(a.failure_mode)}${a.equipment_class ? ` <span class="muted">${esc(a.equipment_class)}</span>` : ""}</td><td>${esc(a.root_cause)}</td>
+        <td>${esc(a.action)}${a.orders.length ? `<div class="muted">after ${a.orders.map(i => `<a href="#/order/${i}">#${i}</a>`).join(", ")}</div>` : ""}</td><td>${fmtTime(a.effective_from)}</td>
+        <td>${pct(a.repeat_rate_before)} <span class="muted">of ${a.failures_before}</span></td><td>${pct(a.repeat_rate_after)} <span class="muted">of ${a.failures_after}</span></td></tr>`).join("")}</tbody></table>` : '<p class="muted">None recorded.</p>'}
+      ${can("quality.write") ? `<form id="action-form"><div class="actions"><label>Failure mode<input name="failure_mode" required maxlength="64" list="modes"></label>
+        <datalist id="modes">${pareto.map(r => `<option>${esc(r.key)}</option>`).join("")}</datalist>
+        <label>Equipment class (empty: all)<input name="equipment_class" maxlength="64"></label><label>Effective from<input name="effective_from" type="date" required></label></div>
+        <div class="actions"><label>Root cause<textarea name="root_cause" rows="2" cols="36" required></textarea></label><label>Action taken<textarea name="action" rows="2" cols="36" required></textarea></label>
+        <label>Orders that led to it<input name="orders" placeholder="e.g. 12, 31" inputmode="numeric"></label><button type="submit">Record action</button></div></form>` : ""}</div>
+    <p class="muted">Definitions: docs/quality.md, docs/feedback.md.</p>`;
+  $("#sat-by").onchange = ev => { S.satisfactionBy = ev.target.value; render(); };
+  if ($("#action-form")) $("#action-form").onsubmit = async ev => {
+    ev.preventDefault();
+    const f = ev.target.elements, orders = f.orders.value.split(/[\s,#]+/).filter(Boolean).map(Number);
+    if (orders.some(n => !Number.isInteger(n) || n < 1)) { say("Orders: numbers separated by commas.", true); f.orders.focus(); return; }
+    try {
+      const a = await api("/quality/actions?window_days=30", {method: "POST", json: {failure_mode: f.failure_mode.value.trim(), equipment_class: f.equipment_class.value.trim(),
+        root_cause: f.root_cause.value.trim(), action: f.action.value.trim(), effective_from: new Date(f.effective_from.value).toISOString(), orders}});
+      say(`Corrective action #${a.id} recorded for ${a.failure_mode}.`);
+      ev.target.reset(); render();
+    } catch (e) { fail(e); }
+  };
+}
+
+// One work order, whatever its status: what was reported and done, its trail, and for
+// finished work the statement (commercial roles), the customer's survey link and the
+// fault case it can become.
+const DONE = ["completed", "closed"];
+async function orderView(id) {
+  const o = await api(`/work-orders/${id}`);
+  const [trail, labour, parts, files] = await Promise.all([api(`/work-orders/${id}/events`), api(`/work-orders/${id}/labour`),
+    api(`/work-orders/${id}/parts`), api(`/work-orders/${id}/attachments`)]);
+  const done = DONE.includes(o.status);
+  const rec = [["Asset", `<a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a>`], ["Type / source", esc(`${o.type} / ${o.source}`)],
+    ["Priority / severity", esc(`${o.priority} / ${o.severity}`)], ["Failure mode", esc([o.failure_mode, o.failure_mechanism, o.failure_cause].filter(Boolean).join(" · ") || "–")],
+    ["Risk", o.risk == null ? "–" : Math.round(o.risk * 100) + "%"], ["Assignee", esc(o.assignee || "–") + (o.team ? ` (${esc(o.team)})` : "")],
+    ["Opened", fmtTime(o.opened_at)], ["Due", fmtTime(o.due_at)], ["Started", fmtTime(o.started_at)], ["Completed", fmtTime(o.completed_at)],
+    ["Result", esc(o.result || "–") + (o.first_time_fix == null ? "" : o.first_time_fix ? " (first-time fix)" : " (not a first-time fix)")]];
+  if ("warranty_status" in o) rec.push(["Warranty / billing", esc(`${o.warranty_status} / ${o.billing_basis}`)]);
+  $("#view").innerHTML = `<h2>#${o.id} ${esc(o.title)} <span class="pill ${esc(o.status)}">${esc(o.status)}</span></h2>
+    <div class="grid"><div class="card"><h3>Order</h3><dl class="record">${rec.map(([k, v]) => `<dt>${esc(k)}</dt><dd>${v}</dd>`).join("")}</dl></div>
+      <div class="card"><h3>Report and work</h3><dl class="record"><dt>Symptom</dt><dd>${esc(o.symptom || "–")}</dd><dt>Description</dt><dd>${esc(o.description || "–")}</dd>
+        <dt>Actions</dt><dd>${esc(o.actions || "–")}</dd>
+        <dt>Labour</dt><dd>${labour.map(l => `${esc(l.technician)} ${l.minutes} min`).join(", ") || "–"}</dd>
+        <dt>Parts</dt><dd>${parts.map(p => `${esc(p.part_number)} × ${p.quantity}`).join(", ") || "–"}</dd>
+        <dt>Files</dt><dd>${files.map(f => esc(f.filename)).join(", ") || "–"}</dd></dl></div></div>
+    ${done && can("commercial") ? '<div class="card" id="statement"><h3>Statement</h3><p class="muted">Loading…</p></div>' : ""}
+    ${done && (can("orders.close") || can("knowledge.write")) ? `<div class="card"><h3>After the work</h3><div class="actions">
+      ${can("orders.close") ? '<button class="secondary" id="survey-issue">Survey link for the customer</button>' : ""}
+      ${can("knowledge.write") ? '<button class="secondary" id="case-open">Make a fault case</button>' : ""}</div><div id="after"></div></div>` : ""}
+    <div class="fixes" data-fixes="${o.id}"></div>
+    <div class="card"><h3>Trail</h3><table><thead><tr><th>When</th><th>Who</th><th>What</th><th>Note</th></tr></thead><tbody>${
+      trail.map(e => `<tr><td>${fmtTime(e.ts)}</td><td>${esc(e.actor)}</td><td>${esc(e.from_status && e.from_status !== e.to_status ? `${e.from_status} → ${e.to_status}` : e.action)}</td><td>${esc(e.note)}</td></tr>`).join("")}</tbody></table></div>`;
+  if (!done) await knownFixes(o);
+  if ($("#survey-issue")) $("#survey-issue").onclick = () => issueSurvey(o);
+  if ($("#case-open")) $("#case-open").onclick = () => caseForm(o);
+  if ($("#statement")) await statement(o);
+}
+
+// The itemised statement: every line names the record it came from.
+async function statement(o) {
+  const st = await api(`/work-orders/${o.id}/statement`);
+  $("#statement").innerHTML = `<h3>Statement <span class="muted">${esc(st.basis)} · ${esc(st.package || "no package")} · ${esc(st.currency)}</span></h3>
+    <table id="statement-lines"><thead><tr><th>Line</th><th>Record</th><th>Quantity</th><th>Unit price</th><th>List</th><th>Covered</th><th>Charged</th></tr></thead><tbody>${
+      st.lines.map(l => `<tr><td>${esc(l.description)}${l.note ? `<div class="muted">${esc(l.note)}</div>` : ""}</td><td>${esc(l.source)}</td><td>${esc(l.quantity)} ${esc(l.unit)}</td>
+        <td>${esc(l.unit_price)}</td><td>${esc(l.list_amount)}</td><td>${esc(l.covered)}</td><td>${esc(l.charged)}</td></tr>`).join("")}
+      <tr><th colspan="4">Total</th><th>${esc(st.list_total)}</th><th>${esc(st.covered_total)}</th><th id="charged-total">${esc(st.charged_total)}</th></tr></tbody></table>
+    ${st.notes.length ? `<ul class="muted">${st.notes.map(n => `<li>${esc(n)}</li>`).join("")}</ul>` : ""}
+    <div class="actions"><button class="secondary" data-download="csv">Download CSV</button><button class="secondary" data-download="pdf">Download PDF</button></div>`;
+  $("#statement").querySelectorAll("[data-download]").forEach(b => b.onclick = () => download(`/work-orders/${o.id}/statement.${b.dataset.download}`,
+    `statement-${o.id}.${b.dataset.download}`).catch(fail));
+}
+
+// A file behind the token (a plain link could not send it), saved under its own name.
+async function download(path, name) {
+  const r = await fetch(API + path, {headers: {"Authorization": "Bearer " + S.token}});
+  if (r.status === 401) throw new AuthError();
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  const url = URL.createObjectURL(await r.blob()), a = document.createElement("a");
+  a.href = url; a.download = name; document.body.append(a); a.click(); a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+  say(`${name} downloaded.`);
+}
+
+async function issueSurvey(o) {
+  try {
+    const s = await api(`/work-orders/${o.id}/survey`, {method: "POST"});
+    s.url = new URL(s.url, location.origin).href;  // relative unless public_url is set
+    $("#after").innerHTML = `<label>Link for the customer (valid until ${fmtTime(s.expires_at)}; issuing again replaces it)
+      <input id="survey-url" readonly value="${esc(s.url)}" size="60"></label>
+      <button class="secondary" id="survey-copy">Copy</button>`;
+    $("#survey-copy").onclick = () => { $("#survey-url").select(); navigator.clipboard.writeText(s.url).then(() => say("Survey link copied."), () => say("Select the link and copy it.")); };
+    say(`Survey link for order #${o.id} issued.`);
+  } catch (e) { fail(e); }
+}
+
+function caseForm(o) {
+  $("#after").innerHTML = `<form id="case-form"><label>Title<input name="title" maxlength="200" value="${esc(o.title)}"></label>
+    <label>Root cause<textarea name="root_cause" rows="2">${esc(o.failure_cause)}</textarea></label>
+    <label>Fix<textarea name="fix" rows="3">${esc(o.actions)}</textarea></label>
+    <label>Guide (steps)<textarea name="guide" rows="3"></textarea></label>
+    <div class="actions"><button type="submit">Save fault case</button></div></form>`;
+  $("#case-form").onsubmit = async ev => {
+    ev.preventDefault();
+    const f = ev.target.elements, body = {title: f.title.value.trim() || null, root_cause: f.root_cause.value.trim(), fix: f.fix.value.trim(), guide: f.guide.value.trim()};
+    try {
+      const c = await api(`/work-orders/${o.id}/knowledge-case`, {method: "POST", json: body});
+      $("#after").innerHTML = `<p>Fault case <a href="#/knowledge/${c.id}">#${c.id} ${esc(c.title)}</a> saved.</p>`;
+      say(`Fault case #${c.id} made from order #${o.id}.`);
+    } catch (e) { fail(e); }
+  };
+  $("#case-form [name=fix]").focus();
+}
+
+// The knowledge base: full-text search over fault cases, best match first.
+async function knowledgeView(caseId) {
+  const q = S.kq || "";
+  const cases = caseId ? [await api(`/knowledge/cases/${caseId}`)] : await api(`/knowledge/cases?limit=50${q ? "&q=" + encodeURIComponent(q) : ""}`);
+  $("#view").innerHTML = `<h2>Knowledge base</h2>
+    <form id="kb-search" class="filters" role="search"><label>Search symptoms, causes, fixes<input name="q" type="search" value="${esc(q)}" placeholder="e.g. bearing noise"></label>
+      <button type="submit">Search</button>${caseId ? '<a href="#/knowledge">all cases</a>' : ""}</form>
+    <p class="muted">${caseId ? "One case." : `${cases.length} case${cases.length === 1 ? "" : "s"}${q ? ` matching “${esc(q)}”` : ", newest first"}.`}</p>
+    ${cases.map(c => `<article class="card" data-case="${c.id}"><h3>#${c.id} ${esc(c.title)}</h3>
+      <p class="muted">${esc([c.equipment_class, c.failure_mode].filter(Boolean).join(" · ") || "any equipment")} · ${c.first_time_fixes} of ${c.uses} first-time fixes
+        ${c.source_order_id ? ` · from <a href="#/order/${c.source_order_id}">order #${c.source_order_id}</a>` : ""} · by ${esc(c.created_by)}</p>
+      <dl class="record"><dt>Symptoms</dt><dd>${esc(c.symptoms || "–")}</dd><dt>Root cause</dt><dd>${esc(c.root_cause || "–")}</dd>
+        <dt>Fix</dt><dd>${esc(c.fix)}</dd>${c.guide ? `<dt>Guide</dt><dd class="guide">${esc(c.guide)}</dd>` : ""}<dt>Parts</dt><dd>${esc(c.parts.join(", ") || "–")}</dd></dl></article>`).join("")}`;
+  $("#kb-search").onsubmit = ev => { ev.preventDefault(); S.kq = ev.target.elements.q.value.trim(); if (caseId) location.hash = "#/knowledge"; else render(); };
+}
+
+// Intake: an order reported by phone, SMS, chat, email or the portal, matched to an asset
+// by the serial number read off the plate (typos tolerated; the match is shown).
+function intakeView() {
+  $("#view").innerHTML = `<h2>Report a fault</h2>
+    <form id="intake" class="card"><div class="actions">
+      <label>Channel<select name="channel">${["phone", "sms", "chat", "email", "portal"].map(c => `<option>${c}</option>`).join("")}</select></label>
+      <label>Serial number<input name="serial_number" maxlength="120" placeholder="as on the plate"></label>
+      <label>or asset id<input name="asset_id" maxlength="64"></label>
+      <label>Severity<select name="severity">${["minor", "major", "critical"].map(c => `<option ${c === "major" ? "selected" : ""}>${c}</option>`).join("")}</select></label></div>
+      <div class="actions"><label>What is wrong (title)<input name="title" maxlength="200" required size="40"></label>
+      <label>Symptom<textarea name="symptom" rows="2" cols="40"></textarea></label></div>
+      <div class="actions"><label>Reported by<input name="reporter" maxlength="120"></label><label>Contact<input name="contact" maxlength="120"></label>
+      <button type="submit">Create order</button></div></form><div id="intake-result"></div>`;
+  $("#intake").onsubmit = async ev => {
+    ev.preventDefault();
+    const f = ev.target.elements, body = {};
+    for (const k of ["channel", "serial_number", "asset_id", "severity", "title", "symptom", "reporter", "contact"]) if (f[k].value.trim()) body[k] = f[k].value.trim();
+    if (!body.serial_number && !body.asset_id) { say("Give the serial number from the plate, or the asset id.", true); f.serial_number.focus(); return; }
+    try {
+      const r = await api("/intake", {method: "POST", json: body}), m = r.match;
+      const how = {asset_id: "by asset id", exact: "exact serial number", normalized: "serial number, ignoring spaces, dashes and case",
+                   fuzzy: `serial number with ${m.distance} typo${m.distance === 1 ? "" : "s"}`}[m.method];
+      $("#intake-result").innerHTML = `<div class="card" id="intake-match"><p><b>${r.created ? "New order" : "Already reported: joined the open order"}
+        <a href="#/order/${r.order.id}">#${r.order.id}</a></b> for <a href="#/asset/${encodeURIComponent(m.asset_id)}">${esc(m.asset_id)}</a></p>
+        <p>Matched “${esc(m.given)}” to ${esc(m.serial_number || m.asset_id)} (${esc(how)}).</p></div>`;
+      say(r.created ? `Order #${r.order.id} created.` : `Order #${r.order.id} already open for this; the report was added to it.`);
+      if (r.created) ev.target.reset();
+    } catch (e) {
+      const near = (e.body || {}).candidates || [];
+      $("#intake-result").innerHTML = near.length ? `<div class="card" id="intake-candidates"><p>${esc(e.message)}. Closest:</p><div class="actions">${
+        near.map(c => `<button class="secondary" data-pick="${esc(c.asset_id)}">${esc(c.asset_id)} (${esc(c.serial_number)})</button>`).join("")}</div></div>` : "";
+      $("#intake-result").querySelectorAll("[data-pick]").forEach(b => b.onclick = () => {
+        f.asset_id.value = b.dataset.pick; f.serial_number.value = ""; $("#intake").requestSubmit();
+      });
+      fail(e);
+    }
+  };
 }
 
 async function assign(id, version) {
@@ -423,6 +601,7 @@ async function move(id, to) {
     if (to === "completed") {
       body.result = $(`[data-result="${id}"]`).value;
       body.first_time_fix = $(`[data-ftf="${id}"]`).value === "true";
+      body.actions = $(`[data-actions="${id}"]`).value.trim();
       const minutes = Number($(`[data-minutes="${id}"]`).value);
       if (minutes > 0) await api(`/work-orders/${id}/labour`, {method: "POST", json: {technician: S.me.name, minutes}});
       const part = ($(`[data-part="${id}"]`).value || "").trim(), quantity = Number($(`[data-qty="${id}"]`).value) || 1;
@@ -552,6 +731,9 @@ async function render() {
     else if (view === "kpis") await kpis();
     else if (view === "quality") await qualityView();
     else if (view === "parts" && can("parts.read")) await partsView();
+    else if (view === "order" && arg) await orderView(Number(arg));
+    else if (view === "knowledge") await knowledgeView(arg ? Number(arg) : null);
+    else if (view === "intake" && can("orders.create")) intakeView();
     else await fleet();
     document.body.dataset.view = view || "fleet";
   } catch (e) { fail(e); return; }

@@ -278,6 +278,90 @@ def test_after_sales_pages_parts_quality_and_known_fixes(live, browser):
     page.close()
 
 
+def test_fault_reported_by_phone_billed_surveyed_and_learnt_from(live, browser, tmp_path):
+    """A planner takes a phone call: the serial read with a typo finds motor-01; the
+    order, once done, shows its itemised statement (downloadable), a survey link the
+    customer answers without an account, and becomes a fault case found by search; a
+    corrective action is recorded on the quality page, where the answer shows."""
+    base, _ = live
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    _login(page, base, "pat", "pat-password")
+    auth = {"Authorization": "Bearer " + page.evaluate("sessionStorage['forewarn-token']")}
+
+    def call(method: str, path: str, body: dict | None = None) -> dict:
+        r = page.request.fetch(base + "/api/v1" + path, method=method, data=body, headers=auth)
+        assert r.ok, r.text()
+        return r.json()
+
+    call("PUT", "/assets/motor-01", {"serial_number": "MX 900 771", "region": "north",
+                                      "warranty_end": "2020-01-01"})
+    page.click("nav a[href='#/intake']")
+    page.select_option("#intake [name=channel]", "phone")
+    page.fill("#intake [name=serial_number]", "MX900717")  # two digits swapped
+    page.fill("#intake [name=title]", "Motor hums and trips")
+    page.fill("#intake [name=reporter]", "Ms Berg")
+    page.click("#intake button[type=submit]")
+    match = page.locator("#intake-match")
+    match.wait_for()
+    assert "motor-01" in match.inner_text() and "1 typo" in match.inner_text()
+    oid = int(match.locator("a[href^='#/order/']").get_attribute("href").split("/")[-1])
+    assert call("GET", f"/work-orders/{oid}")["source"] == "phone"
+    # the work is done (45 minutes; the warranty ended in 2020: billed at 90/h)
+    call("POST", f"/work-orders/{oid}/transitions", {"to": "in_progress"})
+    call("POST", f"/work-orders/{oid}/labour", {"technician": "tom", "minutes": 45})
+    call("POST", f"/work-orders/{oid}/transitions", {
+        "to": "completed", "result": "fixed", "first_time_fix": True,
+        "actions": "realigned the coupling, reset the overload relay"})
+    match.locator("a[href^='#/order/']").click()
+    page.wait_for_selector("#statement-lines")
+    assert page.inner_text("#charged-total") == "67.50"  # 0.75 h x 90.00
+    assert "labour:" in page.inner_text("#statement-lines")  # each line names its record
+    with page.expect_download() as got:
+        page.click("#statement [data-download=csv]")
+    csv_text = Path(got.value.path()).read_text()
+    assert "labour:" in csv_text and "67.50" in csv_text
+    # the survey link, opened by the customer without logging in
+    page.click("#survey-issue")
+    url = page.locator("#survey-url").input_value()
+    assert url.startswith(base + "/survey/")
+    customer = browser.new_page()
+    customer.goto(url)
+    customer.wait_for_selector("#f:not([hidden])")
+    customer.check("input[name=score][value='5']")
+    customer.click("#f button[type=submit]")
+    customer.wait_for_function("document.querySelector('#msg').textContent.includes('Thank')")
+    customer.close()
+    # the fix becomes a fault case, found by the knowledge base's search
+    page.click("#case-open")
+    assert "coupling" in page.locator("#case-form [name=fix]").input_value()
+    page.fill("#case-form [name=root_cause]", "coupling misaligned")
+    page.click("#case-form button[type=submit]")
+    page.locator("#after a[href^='#/knowledge/']").click()
+    page.wait_for_function("document.body.dataset.view === 'knowledge'")
+    page.fill("#kb-search [name=q]", "overload relay")
+    page.click("#kb-search button[type=submit]")
+    page.wait_for_selector("article[data-case] h3:text('Motor hums and trips')")
+    assert f"order #{oid}" in page.inner_text("article[data-case]")
+    # quality: the answer by region, and a corrective action against the repeat
+    page.click("nav a[href='#/quality']")
+    page.wait_for_selector("#satisfaction")
+    row = page.locator("#satisfaction tbody tr", has_text="north")
+    assert row.locator("td").nth(1).inner_text() == "1"
+    assert row.locator("td").nth(2).inner_text() == "5.00"
+    page.fill("#action-form [name=failure_mode]", "OTH")
+    page.fill("#action-form [name=effective_from]", "2026-01-01")
+    page.fill("#action-form [name=root_cause]", "coupling misaligned")
+    page.fill("#action-form [name=action]", "alignment check at every overhaul")
+    page.fill("#action-form [name=orders]", str(oid))
+    page.click("#action-form button[type=submit]")
+    page.wait_for_selector("#actions tr:has-text('alignment check at every overhaul')")
+    _shot(page, tmp_path, "quality")
+    page.goto(base + f"/#/order/{oid}")
+    page.wait_for_selector("#statement-lines")
+    _shot(page, tmp_path, "order")
+    page.close()
+
+
 def test_viewer_sees_no_commercial_fields(live, browser):
     base, _ = live
     page = browser.new_page()
@@ -327,7 +411,8 @@ def test_pages_meet_contrast_and_touch_target_sizes(live, browser):
     _login(page, base, "erin", "erin-password")
     for view, name in (("#/", "fleet"), ("#/asset/pump-01", "asset"), ("#/queue", "queue"),
                        ("#/orders", "orders"), ("#/kpis", "kpis"), ("#/quality", "quality"),
-                       ("#/parts", "parts")):
+                       ("#/parts", "parts"), ("#/knowledge", "knowledge"),
+                       ("#/intake", "intake"), ("#/order/1", "order")):
         page.goto(base + "/" + view)
         page.wait_for_function(f"document.body.dataset.view === '{name}'")
         if name == "asset":
