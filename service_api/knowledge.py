@@ -105,7 +105,8 @@ def suggest(db: Session, failure_mode: str, equipment_class: str, symptom: str,
     if failure_mode:
         ids |= set(db.scalars(select(FaultCase.id).where(
             FaultCase.failure_mode == failure_mode)).all())
-    cases = db.scalars(select(FaultCase).where(FaultCase.id.in_(ids))).all() if ids else []
+    cases = db.scalars(select(FaultCase).where(
+        FaultCase.id.in_(ids), FaultCase.retired_at.is_(None))).all() if ids else []
     recs = records(db, [c.id for c in cases])
 
     def key(c: FaultCase):

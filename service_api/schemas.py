@@ -827,6 +827,24 @@ class FaultCaseFromOrder(Body):
     guide: Text = ""
 
 
+class FaultCaseUpdate(Body):
+    """``PATCH /knowledge/cases/{id}`` (with ``If-Match``): the fields sent change.
+    ``retired`` true takes the case out of suggestions and searches (``retired_reason``
+    says why); false brings it back."""
+
+    equipment_class: Code | None = None
+    failure_mode: Code | None = None
+    title: Short | None = Field(default=None, min_length=1)
+    symptoms: Text | None = None
+    root_cause: Text | None = None
+    fix: Text | None = Field(default=None, min_length=1)
+    guide: Text | None = None
+    parts: list[Annotated[Code, Field(min_length=1)]] | None = Field(default=None,
+                                                                     max_length=100)
+    retired: bool | None = None
+    retired_reason: Text | None = None
+
+
 class FaultCasePublic(_Public):
     id: int
     equipment_class: str
@@ -841,6 +859,12 @@ class FaultCasePublic(_Public):
     source_order_id: int | None
     created_by: str
     created_at: AwareDatetime
+    updated_by: str
+    updated_at: AwareDatetime | None
+    retired_at: AwareDatetime | None = Field(description="set: no longer suggested nor "
+                                             "found unless include_retired")
+    retired_reason: str
+    version: int
     uses: int = Field(default=0, description="orders it was applied on, with a known "
                       "outcome")
     first_time_fixes: int = 0

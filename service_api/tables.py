@@ -306,6 +306,14 @@ class FaultCase(Base):
                                                         nullable=True, unique=True)
     created_by: Mapped[str] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+    updated_by: Mapped[str] = mapped_column(String(64), default="", server_default="")
+    updated_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    # a retired case (wrong, superseded, for withdrawn equipment) is kept for the record
+    # but no longer suggested nor found unless asked for
+    retired_at: Mapped[datetime | None] = mapped_column(UtcDateTime(), nullable=True)
+    retired_reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    __mapper_args__ = {"version_id_col": version}
 
 
 class FaultCaseUse(Base):

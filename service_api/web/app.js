@@ -531,20 +531,64 @@ function caseForm(o) {
   $("#case-form [name=fix]").focus();
 }
 
-// The knowledge base: full-text search over fault cases, best match first.
+// The knowledge base: full-text search over fault cases, best match first; those who fix
+// correct a case, engineers and planners retire a wrong or superseded one (and restore it).
 async function knowledgeView(caseId) {
-  const q = S.kq || "";
-  const cases = caseId ? [await api(`/knowledge/cases/${caseId}`)] : await api(`/knowledge/cases?limit=50${q ? "&q=" + encodeURIComponent(q) : ""}`);
+  const q = S.kq || "", retired = !!S.kRetired;
+  const cases = caseId ? [await api(`/knowledge/cases/${caseId}`)]
+    : await api(`/knowledge/cases?limit=50${q ? "&q=" + encodeURIComponent(q) : ""}${retired ? "&include_retired=true" : ""}`);
   $("#view").innerHTML = `<h2>Knowledge base</h2>
     <form id="kb-search" class="filters" role="search"><label>Search symptoms, causes, fixes<input name="q" type="search" value="${esc(q)}" placeholder="e.g. bearing noise"></label>
+      <label class="check"><input type="checkbox" name="retired" ${retired ? "checked" : ""}> retired cases too</label>
       <button type="submit">Search</button>${caseId ? '<a href="#/knowledge">all cases</a>' : ""}</form>
     <p class="muted">${caseId ? "One case." : `${cases.length} case${cases.length === 1 ? "" : "s"}${q ? ` matching “${esc(q)}”` : ", newest first"}.`}</p>
-    ${cases.map(c => `<article class="card" data-case="${c.id}"><h3>#${c.id} ${esc(c.title)}</h3>
+    ${cases.map(c => `<article class="card" data-case="${c.id}"><h3>#${c.id} ${esc(c.title)}${c.retired_at ? ' <span class="pill rejected">retired</span>' : ""}</h3>
       <p class="muted">${esc([c.equipment_class, c.failure_mode].filter(Boolean).join(" · ") || "any equipment")} · ${c.first_time_fixes} of ${c.uses} first-time fixes
-        ${c.source_order_id ? ` · from <a href="#/order/${c.source_order_id}">order #${c.source_order_id}</a>` : ""} · by ${esc(c.created_by)}</p>
+        ${c.source_order_id ? ` · from <a href="#/order/${c.source_order_id}">order #${c.source_order_id}</a>` : ""} · by ${esc(c.created_by)}${c.updated_by ? `, corrected by ${esc(c.updated_by)} ${fmtTime(c.updated_at)}` : ""}</p>
+      ${c.retired_at ? `<p class="muted">Retired ${fmtTime(c.retired_at)}: ${esc(c.retired_reason)}</p>` : ""}
       <dl class="record"><dt>Symptoms</dt><dd>${esc(c.symptoms || "–")}</dd><dt>Root cause</dt><dd>${esc(c.root_cause || "–")}</dd>
-        <dt>Fix</dt><dd>${esc(c.fix)}</dd>${c.guide ? `<dt>Guide</dt><dd class="guide">${esc(c.guide)}</dd>` : ""}<dt>Parts</dt><dd>${esc(c.parts.join(", ") || "–")}</dd></dl></article>`).join("")}`;
-  $("#kb-search").onsubmit = ev => { ev.preventDefault(); S.kq = ev.target.elements.q.value.trim(); if (caseId) location.hash = "#/knowledge"; else render(); };
+        <dt>Fix</dt><dd>${esc(c.fix)}</dd>${c.guide ? `<dt>Guide</dt><dd class="guide">${esc(c.guide)}</dd>` : ""}<dt>Parts</dt><dd>${esc(c.parts.join(", ") || "–")}</dd></dl>
+      <div class="actions">${can("knowledge.write") ? `<button class="secondary" data-edit-case="${c.id}">Correct</button>` : ""}
+        ${can("quality.write") ? (c.retired_at ? `<button class="secondary" data-restore-case="${c.id}">Restore</button>`
+          : `<label>Why retire it<input data-retire-reason="${c.id}" maxlength="500"></label><button class="danger" data-retire-case="${c.id}">Retire</button>`) : ""}</div></article>`).join("")}`;
+  const byId = Object.fromEntries(cases.map(c => [c.id, c]));
+  const patch = async (c, body, done) => {
+    try {
+      await api(`/knowledge/cases/${c.id}`, {method: "PATCH", headers: {"If-Match": `"${c.version}"`}, json: body});
+      say(done); render();
+    } catch (e) {
+      if (e.status === 412) { say(`Case #${c.id} was changed by someone else meanwhile: reloaded, please try again.`, true); render(); } else fail(e);
+    }
+  };
+  document.querySelectorAll("[data-retire-case]").forEach(b => b.onclick = () => {
+    const c = byId[b.dataset.retireCase], reason = $(`[data-retire-reason="${c.id}"]`).value.trim();
+    if (!reason) { say("Say why the case is retired.", true); $(`[data-retire-reason="${c.id}"]`).focus(); return; }
+    patch(c, {retired: true, retired_reason: reason}, `Case #${c.id} retired: no longer suggested.`);
+  });
+  document.querySelectorAll("[data-restore-case]").forEach(b => b.onclick = () => patch(byId[b.dataset.restoreCase], {retired: false}, `Case #${b.dataset.restoreCase} restored.`));
+  document.querySelectorAll("[data-edit-case]").forEach(b => b.onclick = () => {
+    const c = byId[b.dataset.editCase], card = $(`article[data-case="${c.id}"]`);
+    const area = (k, label) => `<label>${label}<textarea name="${k}" rows="3" cols="60">${esc(c[k])}</textarea></label>`;
+    card.innerHTML = `<h3>Correct case #${c.id}</h3><form id="case-edit"><label>Title<input name="title" maxlength="200" value="${esc(c.title)}" size="50"></label>
+      ${area("symptoms", "Symptoms")}${area("root_cause", "Root cause")}${area("fix", "Fix")}${area("guide", "Guide (steps)")}
+      <label>Parts (comma-separated)<input name="parts" value="${esc(c.parts.join(", "))}"></label>
+      <div class="actions"><button type="submit">Save</button><button type="button" class="secondary" id="case-edit-cancel">Cancel</button></div></form>`;
+    $("#case-edit-cancel").onclick = () => render();
+    $("#case-edit").onsubmit = ev => {
+      ev.preventDefault();
+      const f = ev.target.elements, body = {};
+      for (const k of ["title", "symptoms", "root_cause", "fix", "guide"]) if (f[k].value.trim() !== c[k]) body[k] = f[k].value.trim();
+      const parts = f.parts.value.split(",").map(x => x.trim()).filter(Boolean);
+      if (parts.join(",") !== c.parts.join(",")) body.parts = parts;
+      if (!Object.keys(body).length) { say("Nothing changed."); render(); return; }
+      patch(c, body, `Case #${c.id} corrected (${Object.keys(body).join(", ")}).`);
+    };
+    card.querySelector("[name=fix]").focus();
+  });
+  $("#kb-search").onsubmit = ev => {
+    ev.preventDefault(); S.kq = ev.target.elements.q.value.trim(); S.kRetired = ev.target.elements.retired.checked;
+    if (caseId) location.hash = "#/knowledge"; else render();
+  };
 }
 
 // Intake: an order reported by phone, SMS, chat, email or the portal, matched to an asset

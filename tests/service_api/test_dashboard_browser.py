@@ -342,6 +342,16 @@ def test_fault_reported_by_phone_billed_surveyed_and_learnt_from(live, browser, 
     page.click("#kb-search button[type=submit]")
     page.wait_for_selector("article[data-case] h3:text('Motor hums and trips')")
     assert f"order #{oid}" in page.inner_text("article[data-case]")
+    # corrected (sent with If-Match), then retired with a reason: gone from the search
+    page.click("article[data-case] [data-edit-case]")
+    page.fill("#case-edit [name=fix]", "realign the coupling to 0.05 mm, reset the overload relay")
+    page.click("#case-edit button[type=submit]")
+    page.wait_for_selector("article[data-case] dd:has-text('0.05 mm')")
+    assert "corrected by pat" in page.inner_text("article[data-case]")
+    page.fill("article[data-case] [data-retire-reason]", "superseded by the alignment guide")
+    page.click("article[data-case] [data-retire-case]")
+    page.wait_for_function("document.querySelector('#status').textContent.includes('retired')")
+    page.wait_for_function("!document.querySelector('article[data-case]')")
     # quality: the answer by region, and a corrective action against the repeat
     page.click("nav a[href='#/quality']")
     page.wait_for_selector("#satisfaction")

@@ -125,3 +125,47 @@ def test_a_case_from_a_completed_order_in_one_step(kb):
     r = api.as_("engineer").post(f"/api/v1/work-orders/{bare}/knowledge-case", json={})
     assert r.status_code == 422 and "what fixed it" in r.json()["detail"]
     assert api.as_("viewer").post("/api/v1/knowledge/cases", json=CASES[0]).status_code == 403
+
+
+def test_a_case_is_corrected_and_retired(kb):
+    api, (bearing, misalign, _) = kb
+    tech = api.as_("technician")
+    r = api.as_("viewer").get(f"/api/v1/knowledge/cases/{bearing}")
+    assert r.headers["ETag"] == '"1"'
+    # a correction, searchable at once by its new words (and no longer by the old)
+    r = tech.patch(f"/api/v1/knowledge/cases/{bearing}", headers={"If-Match": '"1"'},
+                   json={"fix": "replace bearing 6205-2RS and grease the housing"})
+    assert r.status_code == 200, r.text
+    assert (r.json()["version"], r.json()["updated_by"], r.headers["ETag"]) == (
+        2, "technician", '"2"')
+    assert _search(api, "grease housing") == ["Bearing worn"]
+    # a second edit from the old read is refused
+    r = tech.patch(f"/api/v1/knowledge/cases/{bearing}", headers={"If-Match": '"1"'},
+                   json={"title": "Bearing"})
+    assert r.status_code == 412
+    r = tech.patch(f"/api/v1/knowledge/cases/{bearing}", json={"title": None})
+    assert r.status_code == 422 and "cannot be null" in r.json()["detail"]
+    r = tech.patch(f"/api/v1/knowledge/cases/{bearing}", json={"failure_mode": "NOPE"})
+    assert r.status_code == 422 and "code list" in r.json()["detail"]
+    # retiring: not for a technician, needs a reason, takes it out of search and
+    # suggestions, and is undone by retired: false
+    r = tech.patch(f"/api/v1/knowledge/cases/{misalign}", json={"retired": True,
+                                                                "retired_reason": "wrong"})
+    assert r.status_code == 403
+    eng = api.as_("engineer")
+    r = eng.patch(f"/api/v1/knowledge/cases/{misalign}", json={"retired": True})
+    assert r.status_code == 422 and "retired_reason" in r.json()["detail"]
+    r = eng.patch(f"/api/v1/knowledge/cases/{misalign}", json={
+        "retired": True, "retired_reason": "superseded by the alignment guide"})
+    assert r.status_code == 200 and r.json()["retired_at"] is not None
+    assert _search(api, "coupling") == []
+    r = api.as_("viewer").get("/api/v1/knowledge/cases",
+                              params={"q": "coupling", "include_retired": "true"})
+    assert [c["title"] for c in r.json()] == ["Misalignment"]
+    oid = _order(api, "VIB", symptom="coupling hot", title="Hot coupling")
+    got = eng.get(f"/api/v1/work-orders/{oid}/suggestions").json()
+    assert misalign not in [s["case"]["id"] for s in got] and bearing in [
+        s["case"]["id"] for s in got]
+    r = eng.patch(f"/api/v1/knowledge/cases/{misalign}", json={"retired": False})
+    assert (r.json()["retired_at"], r.json()["retired_reason"]) == (None, "")
+    assert _search(api, "coupling") == ["Misalignment"]

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, Query
+from datetime import UTC, datetime
+
+from fastapi import APIRouter, Query, Response
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm.exc import StaleDataError
 
 from ... import knowledge, schemas
 from ...crud import orders as order_crud
-from ...problems import Conflict, NotFound, Unprocessable
+from ...problems import Conflict, Forbidden, NotFound, Unprocessable, check_version
 from ...tables import Asset, Attachment, FaultCase, FaultCaseUse, PartUsed
 from ...workflow import WORK_DONE
-from ..deps import Allowed, RowId, SessionDep
+from ..deps import Allowed, IfMatchDep, RowId, SessionDep, etag
 
 router = APIRouter(tags=["knowledge"])
 
@@ -29,10 +32,14 @@ def search(db: SessionDep, who: Allowed("read"),
            q: str = Query(default="", max_length=500, description="full text: every word"),
            failure_mode: str | None = Query(default=None, max_length=64),
            equipment_class: str | None = Query(default=None, max_length=64),
+           include_retired: bool = False,
            limit: int = Query(default=50, ge=1, le=500)):
     """Fault cases: matching every word of ``q`` (most relevant first; a word also finds
-    longer ones it begins on SQLite, stems on PostgreSQL), or the newest."""
+    longer ones it begins on SQLite, stems on PostgreSQL), or the newest. Retired cases
+    only with ``include_retired``."""
     stmt = select(FaultCase)
+    if not include_retired:
+        stmt = stmt.where(FaultCase.retired_at.is_(None))
     if failure_mode is not None:
         stmt = stmt.where(FaultCase.failure_mode == failure_mode)
     if equipment_class is not None:
@@ -57,10 +64,58 @@ def add_case(db: SessionDep, who: Allowed("knowledge.write"), data: schemas.Faul
 
 
 @router.get("/knowledge/cases/{case_id}", response_model=schemas.FaultCasePublic)
-def get_case(db: SessionDep, who: Allowed("read"), case_id: RowId):
+def get_case(db: SessionDep, who: Allowed("read"), case_id: RowId, response: Response):
+    case = _get(db, case_id)
+    response.headers["ETag"] = etag(case.version)
+    return _public(db, [case])[0]
+
+
+def _get(db, case_id: int) -> FaultCase:
     case = db.get(FaultCase, case_id)
     if case is None:
         raise NotFound(f"fault case {case_id} does not exist")
+    return case
+
+
+@router.patch("/knowledge/cases/{case_id}", response_model=schemas.FaultCasePublic)
+def update_case(db: SessionDep, who: Allowed("knowledge.write"), case_id: RowId,
+                data: schemas.FaultCaseUpdate, version: IfMatchDep, response: Response):
+    """Correct a case (send ``If-Match`` with the ETag you read: a change made meanwhile
+    gives 412), or retire it (``retired``: true, with a reason; roles with
+    ``quality.write``) so it is no longer suggested; its record of uses stays."""
+    case = _get(db, case_id)
+    check_version(f"fault case {case.id}", case.version, version)
+    fields = data.model_dump(exclude_unset=True)
+    if nulls := sorted(k for k, v in fields.items() if v is None):
+        raise Unprocessable(f"{', '.join(nulls)} cannot be null: leave a field out to keep "
+                            "it, send an empty string to clear text")
+    retire = fields.pop("retired", None)
+    reason = fields.pop("retired_reason", None)
+    if retire is not None or reason is not None:
+        if not who.can("quality.write"):
+            raise Forbidden(f"role {who.role!r} may not retire or restore fault cases")
+        if retire and not (reason or case.retired_reason or "").strip():
+            raise Unprocessable("say why the case is retired: send retired_reason")
+    if "failure_mode" in fields:
+        order_crud.check_codes(db, failure_mode=fields["failure_mode"] or None)
+    changed = {k: v for k, v in fields.items() if getattr(case, k) != v}
+    if retire is True and case.retired_at is None:
+        changed["retired_at"] = datetime.now(UTC)
+    elif retire is False and case.retired_at is not None:
+        changed["retired_at"], reason = None, ""
+    if reason is not None and reason != case.retired_reason:
+        changed["retired_reason"] = reason
+    if changed:
+        for k, v in changed.items():
+            setattr(case, k, v)
+        case.updated_by, case.updated_at = who.name, datetime.now(UTC)
+        try:
+            db.flush()
+        except StaleDataError:
+            raise Conflict(f"fault case {case_id} was changed by another request at the "
+                           "same time; GET it again and retry") from None
+        db.commit()
+    response.headers["ETag"] = etag(case.version)
     return _public(db, [case])[0]
 
 
