@@ -387,6 +387,30 @@ class DispatchRulePublic(_Public):
     active: bool
 
 
+class SlaRulePut(Body):
+    """``PUT /api/v1/sla-rules``: the due-date hours of new orders of ``priority`` on
+    assets under ``service_contract`` ("" = any contract)."""
+
+    priority: Priority
+    service_contract: Code = ""
+    hours: float = Field(gt=0, le=24 * 366)
+
+
+class SlaRulePublic(_Public):
+    id: int
+    priority: str
+    service_contract: str
+    hours: float
+    updated_by: str
+    updated_at: AwareDatetime
+
+
+class SlaPolicy(BaseModel):
+    rules: list[SlaRulePublic]
+    defaults: dict[str, float] = Field(description="the sla_hours setting, for priorities "
+                                       "and contracts no rule names")
+
+
 class DispatchPreview(BaseModel):
     order_id: int
     equipment_class: str

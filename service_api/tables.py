@@ -372,6 +372,20 @@ class DispatchRule(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
 
 
+class SlaRule(Base):
+    """Hours from creation to a new order's due date, by priority, for one service
+    contract or ("") any; overrides the ``sla_hours`` setting (``crud/sla.py``)."""
+
+    __tablename__ = "sla_rules"
+    __table_args__ = (UniqueConstraint("priority", "service_contract"),)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    priority: Mapped[str] = mapped_column(String(16))
+    service_contract: Mapped[str] = mapped_column(String(64), default="")
+    hours: Mapped[float] = mapped_column(Float)
+    updated_by: Mapped[str] = mapped_column(String(64))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime(), default=now)
+
+
 class Webhook(Base):
     """A subscriber notified of order events (HMAC-SHA256 signed with its secret)."""
 

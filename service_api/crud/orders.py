@@ -35,7 +35,7 @@ from ..workflow import (
     initial_status,
 )
 from . import assets as asset_crud
-from . import dispatch, parts
+from . import dispatch, parts, sla
 
 SORTABLE = {"id": WorkOrder.id, "opened_at": WorkOrder.opened_at,
             "updated_at": WorkOrder.updated_at, "due_at": WorkOrder.due_at,
@@ -105,13 +105,15 @@ def create(db: Session, data: schemas.WorkOrderCreate, principal: Principal,
     priority = data.priority or derived_priority(
         data.risk if data.source == "predictive" else None, asset.criticality, data.severity)
     status = initial_status(data.source)
+    sla_hours, sla_source = sla.hours_for(db, priority, asset.service_contract,
+                                          settings.sla_hours)
     order = WorkOrder(
         **data.model_dump(exclude={"priority"}), priority=priority, status=status,
         dedup_key=dedup_key(data.asset_id, data.failure_mode),
         warranty_status=asset_crud.warranty_status(asset.warranty_start, asset.warranty_end,
                                                    now.date()),
         billing_basis=asset_crud.billing_basis(asset, now.date()),
-        due_at=now + timedelta(hours=settings.sla_hours.get(priority, 72)),
+        due_at=now + timedelta(hours=sla_hours),
         opened_at=now, updated_at=now, parent_id=parent.id if parent else None)
     try:
         with db.begin_nested():  # a savepoint: losing the race rolls back only this insert
@@ -123,6 +125,7 @@ def create(db: Session, data: schemas.WorkOrderCreate, principal: Principal,
             raise
         return existing, False
     detail: dict = {"parent_id": parent.id} if parent else {}
+    detail.update(sla_hours=sla_hours, sla=sla_source)  # why it is due when it is
     rule = dispatch.match(db, order, asset)
     if rule is not None:  # dispatch rules choose team and assignee
         order.team, order.assignee = rule.team, rule.assignee

@@ -50,6 +50,58 @@ def test_dispatch_rules_preview_and_recorded_reassignment(api):
     assert last["detail"]["before"] == {"team": "north-field", "assignee": "bob"}
 
 
+def _due_hours(o: dict) -> float:
+    from datetime import datetime
+
+    opened, due = (datetime.fromisoformat(o[k]) for k in ("opened_at", "due_at"))
+    return round((due - opened).total_seconds() / 3600, 6)
+
+
+def test_sla_rules_set_due_dates_by_priority_and_contract(api):
+    """Defaults (critical 8 h) until a rule says otherwise; a rule for the asset's
+    service contract beats one for any contract; removing it falls back; existing orders
+    keep their due date."""
+    p = api.as_("planner")
+    p.put("/api/v1/assets/pump-01", json={"service_contract": "Gold"})
+    p.put("/api/v1/assets/fan-01", json={"service_contract": "Basic"})
+
+    def new(asset: str, mode: str) -> dict:
+        r = p.post("/api/v1/work-orders", json=order(
+            asset_id=asset, source="phone", type="corrective", failure_mode=mode,
+            priority="critical", title="Stopped"))
+        assert r.status_code == 201, r.text
+        return r.json()
+
+    first = new("pump-01", "VIB")
+    assert _due_hours(first) == 8  # the sla_hours setting
+    assert api.as_("engineer").put("/api/v1/sla-rules", json={
+        "priority": "critical", "hours": 6}).status_code == 403
+    for body in ({"priority": "critical", "hours": 6},
+                 {"priority": "critical", "service_contract": "Gold", "hours": 4}):
+        r = p.put("/api/v1/sla-rules", json=body)
+        assert r.status_code == 200, r.text
+    again = p.put("/api/v1/sla-rules", json={"priority": "critical",
+                                              "service_contract": "Gold", "hours": 3.5})
+    gold_rule = again.json()["id"]
+    policy = api.as_("viewer").get("/api/v1/sla-rules").json()
+    assert [(r["service_contract"], r["hours"]) for r in policy["rules"]] == [
+        ("", 6.0), ("Gold", 3.5)]  # the second PUT changed the Gold rule, added none
+    assert policy["defaults"]["critical"] == 8
+    gold, basic = new("pump-01", "ELP"), new("fan-01", "VIB")
+    assert (_due_hours(gold), _due_hours(basic)) == (3.5, 6)
+    created = p.get(f"/api/v1/work-orders/{gold['id']}/events").json()[0]
+    assert (created["detail"]["sla_hours"], created["detail"]["sla"]) == (
+        3.5, f"sla rule {gold_rule}")
+    assert p.delete(f"/api/v1/sla-rules/{gold_rule}").status_code == 204
+    assert _due_hours(new("pump-01", "OHE")) == 6
+    assert _due_hours(p.get(f"/api/v1/work-orders/{first['id']}").json()) == 8
+    assert p.delete(f"/api/v1/sla-rules/{gold_rule}").status_code == 404
+    r = p.put("/api/v1/sla-rules", json={"priority": "urgent", "hours": 1})
+    assert r.status_code == 422
+    r = p.put("/api/v1/sla-rules", json={"priority": "low", "hours": 0})
+    assert r.status_code == 422
+
+
 class Receiver:
     """A real HTTP server that records webhook calls and fails the first ``fail`` ones."""
 

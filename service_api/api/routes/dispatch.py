@@ -5,8 +5,9 @@ from fastapi import APIRouter, Response
 from ... import schemas
 from ...crud import dispatch as crud
 from ...crud import orders as order_crud
+from ...crud import sla as sla_crud
 from ...tables import Asset
-from ..deps import Allowed, IfMatchDep, RowId, SessionDep, etag
+from ..deps import Allowed, IfMatchDep, RowId, SessionDep, SettingsDep, etag
 
 router = APIRouter(tags=["dispatch"])
 
@@ -50,3 +51,25 @@ def dispatch(db: SessionDep, who: Allowed("orders.plan"), order_id: RowId, versi
     db.commit()
     response.headers["ETag"] = etag(order.version)
     return order_crud.public(order, who)
+
+
+@router.get("/sla-rules", response_model=schemas.SlaPolicy)
+def sla_policy(db: SessionDep, who: Allowed("read"), settings: SettingsDep):
+    """Due-date hours of new orders by priority: the rules (a rule for the asset's service
+    contract beats one for any contract) and the configured defaults under them."""
+    return schemas.SlaPolicy(rules=sla_crud.rules(db), defaults=settings.sla_hours)
+
+
+@router.put("/sla-rules", response_model=schemas.SlaRulePublic)
+def put_sla_rule(db: SessionDep, who: Allowed("dispatch.manage"), data: schemas.SlaRulePut):
+    """Set the hours for (priority, service contract), taking effect on orders created
+    from now on; the due dates of existing orders do not move."""
+    rule = sla_crud.put_rule(db, data, who.name)
+    db.commit()
+    return rule
+
+
+@router.delete("/sla-rules/{rule_id}", status_code=204)
+def delete_sla_rule(db: SessionDep, who: Allowed("dispatch.manage"), rule_id: RowId):
+    sla_crud.delete_rule(db, rule_id)
+    db.commit()
