@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy import Integer, and_, bindparam, column, func, or_, select, update, values
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.orm import Session
 
 from .. import schemas
 from ..access import Principal
-from ..tables import Asset, AssetEvent, HealthScore
+from ..tables import Asset, AssetEvent, HealthScore, UtcDateTime
 from . import assets as asset_crud
 
 
@@ -133,30 +133,58 @@ def _sqlite_scores(db: Session, rows: list[dict], latest: list[int]) -> int:
 def history(db: Session, asset_id: str, principal: Principal, since: datetime | None,
             until: datetime | None, max_points: int) -> schemas.HealthHistory:
     """The asset's scores in [since, until); at most ``max_points`` points, each the
-    highest risk of an equal slice of the range (alarms survive downsampling)."""
+    highest risk of an equal slice of the range (alarms survive downsampling).
+
+    Downsampling happens in the database: the slices' bounds, exact to the microsecond,
+    are joined as a ``VALUES`` list (a CTE) to the scores' (asset, time) index, one range
+    scan per slice, so a long range never travels to Python row by row."""
     asset_crud.get_asset(db, asset_id, principal)
-    q = select(HealthScore.ts, HealthScore.risk).where(HealthScore.asset_id == asset_id)
+    where = [HealthScore.asset_id == asset_id]
     if since is not None:
-        q = q.where(HealthScore.ts >= since)
+        where.append(HealthScore.ts >= since)
     if until is not None:
-        q = q.where(HealthScore.ts < until)
-    rows = db.execute(q.order_by(HealthScore.ts)).all()
-    downsampled = len(rows) > max_points
-    if not downsampled:
+        where.append(HealthScore.ts < until)
+    # the range's ends, where not given: one index seek each (no count: that would scan)
+    start = since or db.scalar(select(func.min(HealthScore.ts)).where(*where))
+    last = None if until else db.scalar(select(func.max(HealthScore.ts)).where(*where))
+    end = until or (last + timedelta(microseconds=1) if last else None)
+    points: list[schemas.HealthBucket] = []
+    if start is not None and end is not None and end > start:
+        bounds = slice_bounds(start, end - start, max_points)
+        slices = values(column("k", Integer), column("lo", UtcDateTime()),
+                        column("hi", UtcDateTime()), name="slices").data(
+            [(k, bounds[k], bounds[k + 1]) for k in range(max_points)]).cte("slices")
+        rows = db.execute(
+            select(slices.c.k, func.max(HealthScore.risk), func.avg(HealthScore.risk),
+                   func.count())
+            .select_from(slices.join(HealthScore, and_(
+                HealthScore.asset_id == asset_id, HealthScore.ts >= slices.c.lo,
+                HealthScore.ts < slices.c.hi)))
+            .group_by(slices.c.k).order_by(slices.c.k)).all()
+        points = [schemas.HealthBucket(ts=bounds[k], risk=top, risk_mean=float(mean), n=count)
+                  for k, top, mean, count in rows]
+    downsampled = sum(p.n for p in points) > max_points
+    if not downsampled:  # few enough: every score as it is
+        rows = db.execute(select(HealthScore.ts, HealthScore.risk).where(*where)
+                          .order_by(HealthScore.ts)).all()
         points = [schemas.HealthBucket(ts=ts, risk=r, risk_mean=r, n=1) for ts, r in rows]
-    else:
-        t0 = (since or rows[0][0]).timestamp()
-        t1 = (until or rows[-1][0] + timedelta(microseconds=1)).timestamp()
-        width = (t1 - t0) / max_points
-        buckets: dict[int, list[float]] = {}
-        for ts, r in rows:
-            buckets.setdefault(min(int((ts.timestamp() - t0) / width), max_points - 1),
-                               []).append(r)
-        points = [schemas.HealthBucket(
-            ts=datetime.fromtimestamp(t0 + b * width, UTC), risk=max(v),
-            risk_mean=sum(v) / len(v), n=len(v)) for b, v in sorted(buckets.items())]
     return schemas.HealthHistory(asset_id=asset_id, since=since, until=until,
                                  downsampled=downsampled, points=points)
+
+
+def slice_bounds(start: datetime, span: timedelta, n: int) -> list[datetime]:
+    """The n + 1 bounds of n equal slices of [start, start + span): a time t is in slice
+    k when floor((t - start) * n / span) == k, so slice k starts at the first whole
+    microsecond not before start + k * span / n.
+
+    >>> t = datetime(2026, 1, 1, tzinfo=UTC)
+    >>> [b.second for b in slice_bounds(t, timedelta(seconds=90), 3)]
+    [0, 30, 0, 30]
+    >>> [b.microsecond for b in slice_bounds(t, timedelta(microseconds=10), 3)]
+    [0, 4, 7, 10]
+    """
+    us = span // timedelta(microseconds=1)
+    return [start + timedelta(microseconds=-(-k * us // n)) for k in range(n + 1)]
 
 
 DEVICE_STATES = frozenset({"running", "stopped", "tripped"})

@@ -85,6 +85,33 @@ def test_history_is_downsampled_keeping_the_peak(api):
     assert h["points"][51]["risk"] == 0.99 and h["points"][51]["n"] == 10
 
 
+def test_history_slices_are_exact_to_the_microsecond(api):
+    """[0 s, 90 s) in 3 slices of 30 s, computed by the database: a score 1 us before a
+    boundary stays in its slice, one on the boundary starts the next, one at ``until``
+    is out."""
+    c = api.as_("service")
+    c.put("/api/v1/assets/p1", json={})
+    t0 = datetime(2026, 11, 1, tzinfo=UTC)
+    us = timedelta(microseconds=1)
+    at = [(0, 0.2), (30, -1, 0.4), (30, 0, 0.9), (59, 0, 0.1), (60, 1, 0.3), (90, -1, 0.5),
+          (90, 0, 0.8)]
+    recs = [{"asset_id": "p1", "ts": _iso(t0 + timedelta(seconds=a[0]) + a[1] * us
+                                          if len(a) == 3 else t0), "risk": a[-1]}
+            for a in at]
+    assert c.post("/api/v1/health/batch", json={"records": recs}).json()["stored"] == 7
+    h = c.get("/api/v1/assets/p1/health", params={
+        "since": _iso(t0), "until": _iso(t0 + timedelta(seconds=90)),
+        "max_points": 3}).json()
+    assert h["downsampled"]
+    got = [(p["ts"][11:19], p["risk"], round(p["risk_mean"], 9), p["n"]) for p in h["points"]]
+    assert got == [("00:00:00", 0.4, 0.3, 2), ("00:00:30", 0.9, 0.5, 2),
+                   ("00:01:00", 0.5, 0.4, 2)]
+    # no range given: from the first score to just after the last, all 7
+    h = c.get("/api/v1/assets/p1/health", params={"max_points": 2}).json()
+    # slices of 45.0000005 s: 0, 29.999999, 30 | 59, 60.000001, 89.999999, 90
+    assert [p["n"] for p in h["points"]] == [3, 4] and h["points"][1]["risk"] == 0.8
+
+
 def test_events_stored_once_and_listed(api):
     c = api.as_("service")
     c.put("/api/v1/assets/p1", json={})
