@@ -671,7 +671,9 @@ class CoverageGap(BaseModel):
     available: float
     lead_time_days: float
     promised_days: float
-    assets: list[str]
+    assets: list[str] = Field(description="the assets that may need it, in the caller's "
+                              "scope (at most 100)")
+    assets_outside_scope: int = 0
 
 
 class PartTurnover(BaseModel):

@@ -278,10 +278,12 @@ def _usage_per_day(db: Session, now: datetime, days: float) -> dict[tuple[str, s
 
 
 def reorder_suggestions(db: Session, min_risk: float, usage_days: float,
-                        now: datetime | None = None
+                        now: datetime | None = None, visible: set[str] | None = None
                         ) -> list[schemas.ReorderSuggestion]:
     """Every stock row whose projected stock falls below its reorder point within the
-    part's lead time; docs/parts.md gives the formula."""
+    part's lead time; docs/parts.md gives the formula. Demand is counted fleet-wide (a
+    warehouse serves its whole region); ``because`` names only the assets and orders in
+    ``visible`` (None: all) and counts the others."""
     now = now or datetime.now(UTC)
     parts = {p.part_number: p for p in db.scalars(select(Part))}
     rows = stock_rows(db)
@@ -292,14 +294,14 @@ def reorder_suggestions(db: Session, min_risk: float, usage_days: float,
         if key not in serving or _available(r) > _available(serving[key]):
             serving[key] = r
     demand: dict[tuple[str, str], dict[str, float]] = defaultdict(lambda: defaultdict(float))
-    why: dict[tuple[str, str], list[str]] = defaultdict(list)
+    why: dict[tuple[str, str], list[tuple[str, str]]] = defaultdict(list)  # (asset, why)
     for order, asset in db.execute(
             select(WorkOrder, Asset).join(Asset, Asset.id == WorkOrder.asset_id)
             .where(WorkOrder.status == "proposed")):
         for p in parts.values():
             if _matches(p, asset.equipment_class, order.failure_mode):
                 demand[(p.part_number, asset.region)]["proposed_orders"] += p.per_repair
-                why[(p.part_number, asset.region)].append(f"order #{order.id}")
+                why[(p.part_number, asset.region)].append((asset.id, f"order #{order.id}"))
     open_assets = {a for (a,) in db.execute(
         select(WorkOrder.asset_id).where(WorkOrder.dedup_key.is_not(None)))}
     for asset in db.scalars(select(Asset).where(Asset.risk >= min_risk)):
@@ -310,14 +312,15 @@ def reorder_suggestions(db: Session, min_risk: float, usage_days: float,
                 demand[(p.part_number, asset.region)]["at_risk_assets"] += (
                     asset.risk * p.per_repair)
                 why[(p.part_number, asset.region)].append(
-                    f"asset {asset.id} at risk {asset.risk:.2f}")
+                    (asset.id, f"asset {asset.id} at risk {asset.risk:.2f}"))
     for order, asset, r in db.execute(
             select(WorkOrder, Asset, PartReservation)
             .join(Asset, Asset.id == WorkOrder.asset_id)
             .join(PartReservation, PartReservation.work_order_id == WorkOrder.id)
             .where(PartReservation.status == "backorder")):
         demand[(r.part_number, asset.region)]["backorders"] += r.quantity
-        why[(r.part_number, asset.region)].append(f"backorder of order #{order.id}")
+        why[(r.part_number, asset.region)].append(
+            (asset.id, f"backorder of order #{order.id}"))
     usage = _usage_per_day(db, now, usage_days)
     out = []
     for r in rows:
@@ -338,15 +341,24 @@ def reorder_suggestions(db: Session, min_risk: float, usage_days: float,
             demand={k: round(v, 4) for k, v in d.items()}, projected=round(projected, 4),
             reorder_point=r.reorder_point, safety_stock=r.safety_stock,
             lead_time_days=part.lead_time_days, quantity=quantity,
-            because=why[key][:50] if serves else []))
+            because=_shown(why[key], visible) if serves else []))
     return sorted(out, key=lambda s: (s.part_class != "critical", s.projected))
 
 
-def coverage(db: Session, delivery_days: dict[str, float], default_days: float
-             ) -> list[schemas.CoverageGap]:
+def _shown(why: list[tuple[str, str]], visible: set[str] | None, limit: int = 50
+           ) -> list[str]:
+    """The reasons a caller may read: those of assets in its scope, the rest counted."""
+    shown = [text for asset_id, text in why if visible is None or asset_id in visible]
+    hidden = len(why) - len(shown)
+    return shown[:limit] + ([f"{hidden} more outside your scope"] if hidden else [])
+
+
+def coverage(db: Session, delivery_days: dict[str, float], default_days: float,
+             visible: set[str] | None = None) -> list[schemas.CoverageGap]:
     """Critical parts a region's assets may need that no warehouse of the region has
     available, when the supplier's lead time is longer than the delivery the region's
-    contracts promise (the shortest promise of the assets there)."""
+    contracts promise (the shortest promise of the assets there). ``assets`` lists only
+    those in ``visible`` (None: all); ``assets_outside_scope`` counts the others."""
     parts = [p for p in db.scalars(select(Part).where(Part.part_class == "critical"))]
     by_region: dict[str, list[Asset]] = defaultdict(list)
     for a in db.scalars(select(Asset)):
@@ -362,12 +374,16 @@ def coverage(db: Session, delivery_days: dict[str, float], default_days: float
             if p.equipment_classes and not classes & set(p.equipment_classes):
                 continue
             if stock[(p.part_number, region)] <= 0 and p.lead_time_days > promise:
+                needing = sorted(a.id for a in assets if not p.equipment_classes
+                                 or a.equipment_class in p.equipment_classes)
+                mine = [a for a in needing if visible is None or a in visible]
+                if not mine:
+                    continue  # a region of which the caller sees nothing
                 out.append(schemas.CoverageGap(
                     region=region, part_number=p.part_number, available=stock[
                         (p.part_number, region)], lead_time_days=p.lead_time_days,
-                    promised_days=promise, assets=sorted(
-                        a.id for a in assets if not p.equipment_classes
-                        or a.equipment_class in p.equipment_classes)[:100]))
+                    promised_days=promise, assets=mine[:100],
+                    assets_outside_scope=len(needing) - len(mine)))
     return out
 
 

@@ -165,3 +165,30 @@ def test_prices_are_commercial_and_stock_needs_the_catalogue(plant):
     r = api.as_("planner").post(f"/api/v1/work-orders/{oid}/reservations",
                                 json={"part_number": "BRG-6205", "quantity": 1})
     assert r.status_code == 409
+
+
+def test_a_scoped_user_sees_demand_but_not_other_sites_assets(plant):
+    """Demand stays fleet-wide (WH-N serves all of north), but a user scoped to one site
+    reads only its own assets and orders among the reasons; the others are counted."""
+    from service_api.bootstrap import add_user, issue_token
+
+    api = plant
+    admin = api.as_("admin")
+    admin.put("/api/v1/assets/pump-01", json={"site": "plant-a"})
+    admin.put("/api/v1/assets/pump-02", json={"site": "plant-b"})
+    oid = admin.post("/api/v1/work-orders", json=order()).json()["id"]  # pump-01, proposed
+    add_user(api.url, "eng-a", "engineer", scope="plant-a")
+    h = {"Authorization": f"Bearer {issue_token(api.url, 'eng-a')}"}
+    got = api.anonymous().get("/api/v1/parts/reorder-suggestions", headers=h).json()
+    s = next(x for x in got if x["warehouse"] == "WH-N")
+    assert (s["projected"], s["quantity"]) == (2, 3)  # the same figures as for everyone
+    assert s["because"] == [f"order #{oid}", "1 more outside your scope"]  # not pump-02
+    assert set(_suggestion(api, "WH-N")["because"]) == {
+        f"order #{oid}", "asset pump-02 at risk 0.50"}  # unscoped: both
+    # coverage: south (pump-03, no stock, 10 days > the 2 promised) is a gap, which
+    # eng-a, who sees no south asset, is not shown
+    south = [g for g in api.as_("planner").get("/api/v1/parts/coverage").json()
+             if g["region"] == "south"]
+    assert [(g["part_number"], g["assets"], g["assets_outside_scope"]) for g in south] == [
+        ("BRG-6205", ["pump-03"], 0)]
+    assert api.anonymous().get("/api/v1/parts/coverage", headers=h).json() == []

@@ -1,11 +1,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Query, Response
+from sqlalchemy import select
 
 from ... import schemas
+from ...crud import assets as asset_crud
 from ...crud import orders as order_crud
 from ...crud import parts as crud
 from ...problems import Conflict
+from ...tables import Asset
 from ...workflow import OPEN
 from ..deps import Allowed, IfMatchDep, Key, RowId, SessionDep, SettingsDep, etag
 
@@ -29,14 +32,22 @@ def reorder_suggestions(db: SessionDep, who: Allowed("parts.read"), settings: Se
     reorder point + safety stock; critical parts first. Formula: docs/parts.md."""
     return crud.reorder_suggestions(
         db, settings.parts_demand_min_risk if min_risk is None else min_risk,
-        settings.parts_usage_days)
+        settings.parts_usage_days, visible=_visible(db, who))
 
 
 @router.get("/coverage", response_model=list[schemas.CoverageGap])
 def coverage(db: SessionDep, who: Allowed("parts.read"), settings: SettingsDep):
     """Critical parts that a region's assets may need, none available in the region, and a
     supplier lead time longer than the delivery its service contracts promise."""
-    return crud.coverage(db, settings.contract_delivery_days, settings.default_delivery_days)
+    return crud.coverage(db, settings.contract_delivery_days, settings.default_delivery_days,
+                         visible=_visible(db, who))
+
+
+def _visible(db, who) -> set[str] | None:
+    """The asset ids a scoped caller sees (None: no scope, every asset)."""
+    if not who.scope:
+        return None
+    return set(db.scalars(asset_crud.in_scope(select(Asset.id), who)))
 
 
 @router.get("/turnover", response_model=schemas.PartTurnover)
