@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 import threading
 from pathlib import Path
@@ -184,10 +185,26 @@ def _api(args: argparse.Namespace) -> int:
         else:
             import uvicorn
 
-            from service_api.app import create_app
+            from service_api.app import SETTINGS_ENV, create_app
 
-            uvicorn.run(create_app(s), host=s.host, port=s.port, log_level="info",
-                        timeout_graceful_shutdown=5)  # open change streams end
+            # open change streams end within the graceful timeout
+            common = {"host": s.host, "port": s.port, "log_level": "info",
+                      "timeout_graceful_shutdown": 5}
+            if s.workers == 1:
+                uvicorn.run(create_app(s), **common)
+            else:  # checked here once, so an unmigrated database is one clear error
+                from service_api.db import check_migrated, make_engine
+
+                engine = make_engine(s.database_url)
+                try:
+                    check_migrated(engine)
+                finally:
+                    engine.dispose()
+                os.environ[SETTINGS_ENV] = s.model_dump_json()
+                log.info("serving on %s:%d with %d worker processes", s.host, s.port,
+                         s.workers)
+                uvicorn.run("service_api.app:app_from_environment", factory=True,
+                            workers=s.workers, **common)
     except (DatabaseNotMigrated, Problem) as exc:
         log.error("%s", exc)
         return 2

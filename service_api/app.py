@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from contextlib import asynccontextmanager
 from importlib import resources
 
@@ -104,6 +105,15 @@ class BodyLimit:
             return await receive()
 
         return await self.app(scope, replay, send)
+
+
+SETTINGS_ENV = "FOREWARN_API_SETTINGS"  # how `forewarn api` hands its settings to workers
+
+
+def app_from_environment() -> FastAPI:
+    """The app of one of several worker processes (``workers`` > 1): uvicorn imports this
+    factory in each, with the settings the parent put in ``FOREWARN_API_SETTINGS``."""
+    return create_app(ServiceApiSettings.model_validate_json(os.environ[SETTINGS_ENV]))
 
 
 def create_app(settings: ServiceApiSettings) -> FastAPI:

@@ -13,6 +13,9 @@ class ServiceApiSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: int = Field(default=8000, ge=0, le=65535)
+    workers: int = Field(default=1, ge=1, le=64, description=(
+        "API processes sharing the port (uvicorn workers, e.g. one per core): every piece "
+        "of state they share lives in the database"))
     database_url: str = "sqlite:///var/forewarn-api.sqlite"
     dashboard: bool = True
     at_risk_default: float = Field(default=0.5, ge=0, le=1, description=(
