@@ -470,6 +470,13 @@ def build_parser() -> argparse.ArgumentParser:
     im.add_argument("--token-file", help="file with an API token (else $FOREWARN_API_TOKEN)")
     im.add_argument("--every", type=float, default=30.0, help="seconds between passes")
     im.add_argument("--once", action="store_true", help="one pass, then exit")
+    im.add_argument("--smtp", metavar="HOST:PORT", help="also take mail by SMTP here (stored "
+                    "in the Maildir before it is accepted; docs/intake.md)")
+    im.add_argument("--accept", action="append", default=[], metavar="ADDRESS",
+                    help="with --smtp: a recipient address or @domain to take mail for "
+                    "(repeatable; default any)")
+    im.add_argument("--max-bytes", type=int, default=10_000_000,
+                    help="with --smtp: the largest mail taken (default 10 MB)")
     im.set_defaults(func=_intake_mail)
 
     m = sub.add_parser("model", help="train, evaluate and apply RUL/risk models and detectors")
@@ -568,14 +575,37 @@ def _intake_mail(args: argparse.Namespace) -> int:
         raise ConfigError("intake-mail needs an API token: --token-file F or "
                           "$FOREWARN_API_TOKEN (`forewarn api token NAME --service`)")
     api = ApiClient(args.api.rstrip("/"), token=token)
-    while True:
-        r = process(args.maildir, api)
-        log.info("mail intake: %d orders made, %d joined open orders, %d refused (in "
-                 ".failed), %d waiting for the API", r.posted, r.deduplicated, r.refused,
-                 r.waiting)
-        if args.once:
-            return 0 if not r.waiting else 1
-        time.sleep(args.every)
+    if args.smtp and args.once:
+        raise ConfigError("--smtp listens until stopped: leave out --once")
+    arrived, stop = threading.Event(), threading.Event()
+    stop_event_on_signals(stop)
+    listener = None
+    if args.smtp:
+        from .smtp_intake import start
+
+        try:
+            listener = start(args.maildir, args.smtp, args.accept, args.max_bytes, arrived)
+        except (ValueError, OSError) as exc:
+            raise ConfigError(f"cannot take mail on {args.smtp}: {exc}") from exc
+    try:
+        while True:
+            arrived.clear()
+            r = process(args.maildir, api)
+            if r.posted or r.deduplicated or r.refused or r.waiting or args.once:
+                log.info("mail intake: %d orders made, %d joined open orders, %d refused "
+                         "(in .failed), %d waiting for the API", r.posted, r.deduplicated,
+                         r.refused, r.waiting)
+            if args.once:
+                return 0 if not r.waiting else 1
+            # the next pass: after --every seconds, or at once when a mail arrives by SMTP
+            deadline = time.monotonic() + args.every
+            while not stop.is_set() and not arrived.is_set() and time.monotonic() < deadline:
+                arrived.wait(min(0.5, max(0.0, deadline - time.monotonic())))
+            if stop.is_set():
+                return 0
+    finally:
+        if listener is not None:
+            listener.stop()
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -75,3 +75,65 @@ def test_mails_become_orders_or_are_set_aside_with_the_reason(tmp_path):
         capture_output=True, text=True, timeout=60)
     assert run.returncode == 1 and "1 waiting for the API" in run.stderr
     assert [m.get_subdir() for m in mailbox.Maildir(str(tmp_path / "mail2"))] == ["new"]
+
+
+def test_mail_taken_by_smtp_becomes_an_order(tmp_path):
+    """``--smtp``: a real SMTP client (smtplib) delivers to the listener; the mail is on
+    disk before the 250, becomes an order at once, and what the listener will not take
+    (another recipient, an oversized mail) is refused in the SMTP dialogue."""
+    import signal
+    import smtplib
+    import time
+
+    import pytest
+
+    from forewarn.runtime import free_port
+    from tests.servers import wait_port
+
+    thread, api, _ = start_api(tmp_path / "api")
+    port = free_port()
+    token = tmp_path / "token"
+    token.write_text(issue_token(f"sqlite:///{tmp_path / 'api' / 'api.sqlite'}",
+                                 "mail-bot", create_role="service") + "\n")
+    intake = subprocess.Popen(
+        [sys.executable, "-m", "forewarn.cli", "intake-mail", "--maildir",
+         str(tmp_path / "mail"), "--api", f"http://127.0.0.1:{thread.settings.port}",
+         "--token-file", str(token), "--smtp", f"127.0.0.1:{port}", "--accept",
+         "service@example.com", "--accept", "@help.example.com", "--max-bytes", "20000",
+         "--every", "60"], stderr=subprocess.PIPE, text=True)
+    try:
+        api._call("PUT", "/assets/pump-01", {"serial_number": "SN-4711"})
+        wait_port(port, timeout=20)
+        with smtplib.SMTP("127.0.0.1", port, timeout=10) as smtp:
+            refused = smtp.send_message(
+                _mail("Ann Doe <ann@example.com>", "Pump leaking",
+                      "Serial: SN-4711\nwater under the pump\n", "<s1@x>"),
+                to_addrs=["service@example.com"])
+            assert refused == {}
+            smtp.send_message(_mail("Bob <bob@example.com>", "Broken", "It broke.\n",
+                                    "<s2@x>"), to_addrs=["desk@help.example.com"])
+            with pytest.raises(smtplib.SMTPRecipientsRefused):
+                smtp.send_message(_mail("Cy <cy@example.com>", "Hi", "Serial: SN-4711\n",
+                                        "<s3@x>"), to_addrs=["someone@elsewhere.org"])
+            with pytest.raises(smtplib.SMTPSenderRefused) as big:
+                smtp.send_message(_mail("Dee <dee@example.com>", "Photos", "x" * 30_000,
+                                        "<s4@x>"), to_addrs=["service@example.com"])
+            assert big.value.smtp_code == 552
+        deadline = time.monotonic() + 20  # a pass runs as soon as a mail arrives
+        while time.monotonic() < deadline and not api.items("/work-orders"):
+            time.sleep(0.2)
+        orders = api.items("/work-orders")
+        assert [(o["asset_id"], o["source"], o["source_ref"]) for o in orders] == [
+            ("pump-01", "email", "<s1@x>")]
+        deadline = time.monotonic() + 10
+        box = mailbox.Maildir(str(tmp_path / "mail"), create=False)
+        while time.monotonic() < deadline and not list(box.get_folder("failed")):
+            time.sleep(0.2)
+        failed = list(box.get_folder("failed"))
+        assert [m["Message-ID"] for m in failed] == ["<s2@x>"]
+        assert failed[0]["X-Forewarn-Envelope-From"] == "bob@example.com"
+        assert len(box) == 1  # s3 and s4 were never taken
+    finally:
+        intake.send_signal(signal.SIGTERM)
+        assert intake.wait(20) == 0, intake.stderr.read()
+        thread.stop()

@@ -53,8 +53,9 @@ def test_two_workers_share_the_database(tmp_path: Path):
     migrate(url)
     token = issue_token(url, "ingest", create_role="service")
     add_user(url, "ann", "viewer", password="ann-password")
+    log = open(tmp_path / "api.log", "w")  # noqa: SIM115 (closed below, after the server)
     api = subprocess.Popen([*FOREWARN, "api", "--config", str(cfg)],
-                           stdout=subprocess.DEVNULL, stderr=open(tmp_path / "api.log", "w"))
+                           stdout=subprocess.DEVNULL, stderr=log)
     try:
         wait_port(port, timeout=30)
         status, _ = _call(port, "/assets", token=token)
@@ -92,4 +93,5 @@ def test_two_workers_share_the_database(tmp_path: Path):
     finally:
         api.send_signal(signal.SIGTERM)
         assert api.wait(30) == 0
+        log.close()
     assert "with 2 worker processes" in (tmp_path / "api.log").read_text()
