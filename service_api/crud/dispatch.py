@@ -7,8 +7,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .. import schemas
-from ..problems import NotFound
 from ..tables import Asset, DispatchRule, WorkOrder
+from . import get_or_404
 
 
 def rules(db: Session) -> list[DispatchRule]:
@@ -24,10 +24,7 @@ def add_rule(db: Session, data: schemas.DispatchRuleCreate) -> DispatchRule:
 
 
 def delete_rule(db: Session, rule_id: int) -> None:
-    rule = db.get(DispatchRule, rule_id)
-    if rule is None:
-        raise NotFound(f"dispatch rule {rule_id} does not exist")
-    db.delete(rule)
+    db.delete(get_or_404(db, DispatchRule, rule_id, f"dispatch rule {rule_id}"))
 
 
 def match(db: Session, order: WorkOrder, asset: Asset) -> DispatchRule | None:

@@ -11,8 +11,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from .. import schemas
-from ..problems import NotFound
 from ..tables import SlaRule
+from . import get_or_404
 
 FALLBACK_HOURS = 72.0  # a priority the settings do not name
 
@@ -57,7 +57,4 @@ def put_rule(db: Session, data: schemas.SlaRulePut, actor: str) -> SlaRule:
 
 
 def delete_rule(db: Session, rule_id: int) -> None:
-    rule = db.get(SlaRule, rule_id)
-    if rule is None:
-        raise NotFound(f"sla rule {rule_id} does not exist")
-    db.delete(rule)
+    db.delete(get_or_404(db, SlaRule, rule_id, f"sla rule {rule_id}"))

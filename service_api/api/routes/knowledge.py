@@ -8,6 +8,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm.exc import StaleDataError
 
 from ... import knowledge, schemas
+from ...crud import get_or_404
 from ...crud import orders as order_crud
 from ...problems import Conflict, Forbidden, NotFound, Unprocessable, check_version
 from ...tables import Asset, Attachment, FaultCase, FaultCaseUse, PartUsed
@@ -71,10 +72,7 @@ def get_case(db: SessionDep, who: Allowed("read"), case_id: RowId, response: Res
 
 
 def _get(db, case_id: int) -> FaultCase:
-    case = db.get(FaultCase, case_id)
-    if case is None:
-        raise NotFound(f"fault case {case_id} does not exist")
-    return case
+    return get_or_404(db, FaultCase, case_id, f"fault case {case_id}")
 
 
 @router.patch("/knowledge/cases/{case_id}", response_model=schemas.FaultCasePublic)
