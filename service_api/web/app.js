@@ -1,6 +1,6 @@
 // Forewarn dashboard: plain JavaScript, no build step, nothing fetched from the internet.
 // Views (hash routes): #/ fleet, #/asset/<id>, #/queue, #/orders, #/order/<id>, #/kpis,
-// #/quality, #/parts, #/knowledge[/<id>], #/intake.
+// #/quality, #/parts, #/knowledge[/<id>], #/intake, #/settings.
 "use strict";
 const API = "/api/v1";
 const S = {token: sessionStorage.getItem("forewarn-token"), me: null, meta: null,
@@ -630,6 +630,47 @@ function intakeView() {
   };
 }
 
+// Settings for planners and admins: due-date hours by priority (and service contract),
+// and the dispatch rules that choose team and assignee. Both apply to new orders.
+const PRIORITIES = ["critical", "high", "medium", "low"];
+async function settingsView() {
+  const [sla, rules] = await Promise.all([api("/sla-rules"), api("/dispatch-rules")]);
+  const hours = h => `${+Number(h).toFixed(2)} h`;
+  $("#view").innerHTML = `<h2>Settings</h2>
+    <div class="card"><h3>Service levels (due date of a new order)</h3>
+      <table id="sla"><thead><tr><th>Priority</th><th>Service contract</th><th>Hours</th><th>Set by</th><th></th></tr></thead><tbody>${
+        sla.rules.map(r => `<tr data-sla="${r.id}"><td>${esc(r.priority)}</td><td>${esc(r.service_contract || "any")}</td><td>${hours(r.hours)}</td>
+          <td class="muted">${esc(r.updated_by)} ${fmtTime(r.updated_at)}</td><td><button class="secondary" data-sla-delete="${r.id}">Remove</button></td></tr>`).join("")}
+        ${PRIORITIES.map(p => `<tr class="muted"><td>${p}</td><td>default (setting)</td><td>${sla.defaults[p] == null ? "72 h" : hours(sla.defaults[p])}</td><td></td><td></td></tr>`).join("")}</tbody></table>
+      <form id="sla-form" class="actions"><label>Priority<select name="priority">${PRIORITIES.map(p => `<option>${p}</option>`).join("")}</select></label>
+        <label>Service contract (empty: any)<input name="service_contract" maxlength="64"></label>
+        <label>Hours<input name="hours" type="number" min="0.1" step="0.1" required inputmode="decimal"></label><button type="submit">Set</button></form>
+      <p class="muted">A rule for the asset's own contract wins over one for any contract, which wins over the default. Orders already open keep their due date.</p></div>
+    <div class="card"><h3>Dispatch rules (first match by position)</h3>
+      <table id="dispatch"><thead><tr><th>Position</th><th>Equipment class</th><th>Severity</th><th>Region</th><th>Team</th><th>Assignee</th><th></th></tr></thead><tbody>${
+        rules.map(r => `<tr data-rule="${r.id}"><td>${r.position}</td><td>${esc(r.equipment_class || "any")}</td><td>${esc(r.severity || "any")}</td><td>${esc(r.region || "any")}</td>
+          <td>${esc(r.team)}</td><td>${esc(r.assignee)}</td><td><button class="secondary" data-rule-delete="${r.id}">Remove</button></td></tr>`).join("") || '<tr><td colspan="7" class="muted">None: new orders are not assigned.</td></tr>'}</tbody></table>
+      <form id="rule-form" class="actions"><label>Position<input name="position" type="number" min="0" value="100" inputmode="numeric"></label>
+        <label>Equipment class<input name="equipment_class" maxlength="64"></label>
+        <label>Severity<select name="severity"><option value="">any</option>${["minor", "major", "critical"].map(x => `<option>${x}</option>`).join("")}</select></label>
+        <label>Region<input name="region" maxlength="64"></label><label>Team<input name="team" maxlength="64"></label>
+        <label>Assignee<input name="assignee" maxlength="64"></label><button type="submit">Add rule</button></form></div>`;
+  const act = async (call, done) => { try { await call(); say(done); render(); } catch (e) { fail(e); } };
+  $("#sla-form").onsubmit = ev => {
+    ev.preventDefault();
+    const f = ev.target.elements, body = {priority: f.priority.value, service_contract: f.service_contract.value.trim(), hours: Number(f.hours.value)};
+    act(() => api("/sla-rules", {method: "PUT", json: body}), `New ${body.priority} orders${body.service_contract ? " under " + body.service_contract : ""} are due after ${body.hours} h.`);
+  };
+  document.querySelectorAll("[data-sla-delete]").forEach(b => b.onclick = () => act(() => api(`/sla-rules/${b.dataset.slaDelete}`, {method: "DELETE"}), "Service level removed."));
+  $("#rule-form").onsubmit = ev => {
+    ev.preventDefault();
+    const f = ev.target.elements, body = {position: Number(f.position.value) || 0};
+    for (const k of ["equipment_class", "severity", "region", "team", "assignee"]) body[k] = f[k].value.trim();
+    act(() => api("/dispatch-rules", {method: "POST", json: body}), "Dispatch rule added.");
+  };
+  document.querySelectorAll("[data-rule-delete]").forEach(b => b.onclick = () => act(() => api(`/dispatch-rules/${b.dataset.ruleDelete}`, {method: "DELETE"}), "Dispatch rule removed."));
+}
+
 async function assign(id, version) {
   try {
     const o = await api(`/work-orders/${id}`, {method: "PATCH", headers: {"If-Match": `"${version}"`},
@@ -778,6 +819,7 @@ async function render() {
     else if (view === "order" && arg) await orderView(Number(arg));
     else if (view === "knowledge") await knowledgeView(arg ? Number(arg) : null);
     else if (view === "intake" && can("orders.create")) intakeView();
+    else if (view === "settings" && can("dispatch.manage")) await settingsView();
     else await fleet();
     document.body.dataset.view = view || "fleet";
   } catch (e) { fail(e); return; }

@@ -372,6 +372,39 @@ def test_fault_reported_by_phone_billed_surveyed_and_learnt_from(live, browser, 
     page.close()
 
 
+def test_planner_sets_service_levels_and_dispatch_rules(live, browser):
+    """The settings page: a service level for one contract and a dispatch rule, each
+    taking effect on the next order; the page passes the contrast and size audit."""
+    from contracts.api_bodies import WorkOrderCreate
+
+    base, service_api = live
+    page = browser.new_page(viewport={"width": 1024, "height": 768})
+    _login(page, base, "pat", "pat-password")
+    page.click("nav a[href='#/settings']")
+    page.wait_for_function("document.body.dataset.view === 'settings'")
+    assert page.evaluate(AUDIT) == {"low": [], "small": []}
+    page.select_option("#sla-form [name=priority]", "high")
+    page.fill("#sla-form [name=service_contract]", "SC-77")  # pump-01's contract
+    page.fill("#sla-form [name=hours]", "5")
+    page.click("#sla-form button[type=submit]")
+    page.wait_for_selector("#sla tr[data-sla] >> text=SC-77")
+    page.fill("#rule-form [name=equipment_class]", "")
+    page.select_option("#rule-form [name=severity]", "critical")
+    page.fill("#rule-form [name=team]", "rapid-response")
+    page.fill("#rule-form [name=assignee]", "tom")
+    page.click("#rule-form button[type=submit]")
+    page.wait_for_selector("#dispatch tr[data-rule] >> text=rapid-response")
+    o = service_api.open_work_order(WorkOrderCreate(
+        asset_id="pump-01", type="corrective", source="phone", title="Shaft seized",
+        priority="high", severity="critical", failure_mode="OTH"))
+    from datetime import datetime
+
+    due = datetime.fromisoformat(o["due_at"]) - datetime.fromisoformat(o["opened_at"])
+    assert due.total_seconds() == 5 * 3600
+    assert (o["team"], o["assignee"]) == ("rapid-response", "tom")
+    page.close()
+
+
 def test_viewer_sees_no_commercial_fields(live, browser):
     base, _ = live
     page = browser.new_page()
