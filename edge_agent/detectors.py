@@ -75,12 +75,17 @@ def _floor(std: float, min_std: float, level: float, share: float = 1e-3) -> flo
     return std if std > low else low
 
 
+FLOAT32_MAX = 3.4028234663852886e38
+
+
 class RobustZ:
     """|v - median| / (1.4826 MAD) over the last ``window`` learnt values: an outlier in
     the window moves neither, unlike a mean and a standard deviation.
 
-    The window is kept as packed doubles (8 bytes a value, not a float object each): a
-    gateway holds one per signal, 5,000 for 100 devices of 50 registers."""
+    The window is kept as packed single-precision floats (4 bytes a value, not a float
+    object each): a gateway holds one per signal, 5,000 for 100 devices of 50 registers.
+    Their 7 significant digits are far finer than the spread's floor (a thousandth of the
+    level), so the scores do not move; values beyond float32's range are clamped to it."""
 
     __slots__ = ("window", "warmup", "min_scale", "_ring", "_head", "_sorted", "_stale",
                  "median", "mad_scale", "scale")
@@ -89,15 +94,17 @@ class RobustZ:
         self.window = window
         self.warmup = warmup
         self.min_scale = min_scale
-        self._ring = array("d")  # the window in arrival order, from _head on once full
+        self._ring = array("f")  # the window in arrival order, from _head on once full
         self._head = 0
-        self._sorted = array("d")
+        self._sorted = array("f")
         self._stale = 0
         self.median = 0.0
         self.mad_scale = 0.0
         self.scale = min_scale
 
     def learn_one(self, v: float) -> None:
+        if not -FLOAT32_MAX <= v <= FLOAT32_MAX:  # also NaN
+            v = FLOAT32_MAX if not v < 0 else -FLOAT32_MAX
         ring = self._ring
         if len(ring) < self.window:
             ring.append(v)
@@ -300,7 +307,7 @@ class MultivariateT2:
         self.ridge = ridge
         self.names: list[str] = []
         self.stats: list[EwmaZScore] = []
-        self.cov: list[list[float]] = []
+        self.cov = array("d")  # lower triangle by rows: (i, j <= i) at i(i+1)/2 + j
         self.inverse: list[list[float]] | None = None
         self.n = 0
         self._last: tuple[list[float], list[float]] = ([], [])
@@ -326,26 +333,31 @@ class MultivariateT2:
             self.names = sorted(x)[: self.max_signals]
             self.stats = [EwmaZScore(alpha=self.alpha, warmup=1) for _ in self.names]
             d = len(self.names)
-            self.cov = [[float(i == j) for j in range(d)] for i in range(d)]
+            self.cov = array("d", [float(i == j) for i in range(d) for j in range(i + 1)])
         if self.n >= 2:
             z = self._z(x)
             if z is None:
                 return
             w = max(self.alpha, 1.0 / self.n)
+            cov, k = self.cov, 0
             for i, zi in enumerate(z):
-                row = self.cov[i]
                 for j in range(i + 1):
-                    row[j] += w * (zi * z[j] - row[j])
+                    cov[k] += w * (zi * z[j] - cov[k])
+                    k += 1
         for name, st in zip(self.names, self.stats, strict=True):
             v = x.get(name)
             if v is not None:
                 st.learn_one(v)
         self.n += 1
         if self.n >= self.warmup and (self.inverse is None or self.n % self.refresh == 0):
-            self.inverse = _inverse([[self.cov[max(i, j)][min(i, j)] + (self.ridge if i == j
-                                                                       else 0.0)
-                                      for j in range(len(self.names))]
-                                     for i in range(len(self.names))])
+            d, k = len(self.names), 0
+            full = [[0.0] * d for _ in range(d)]
+            for i in range(d):
+                for j in range(i + 1):
+                    full[i][j] = full[j][i] = self.cov[k]
+                    k += 1
+                full[i][i] += self.ridge
+            self.inverse = _inverse(full)
 
     def score_one(self, x: dict[str, float]) -> float:
         if self.inverse is None or len(self.names) < 2:
