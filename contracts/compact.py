@@ -154,6 +154,19 @@ def _decimal(v: float) -> tuple[int, int]:
 
 def _column_kind(values: list[Any]) -> tuple[int, int, list[int]]:
     """(kind, exponent, integers to send) for one column's values."""
+    if len(values) == 1:  # the common case (one sample per device per batch), in short
+        v = values[0]
+        if type(v) is int:
+            return _INT, 0, values
+        if v == 0 and math.copysign(1.0, v) < 0:
+            return _FLOAT64, 0, []
+        try:
+            m, e = _decimal(float(v))
+        except (decimal.InvalidOperation, ValueError, OverflowError, TypeError):
+            return _FLOAT64, 0, []
+        if e < -400 or abs(m) >= _MAX_MANTISSA:
+            return _FLOAT64, 0, []
+        return _DECIMAL, e, [m]
     if all(type(v) is int for v in values):
         return _INT, 0, values
     if any(v == 0 and math.copysign(1.0, v) < 0 for v in values):
@@ -187,31 +200,56 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
         groups.setdefault((s["asset"], cols), []).append(s)
     base = min((_us(s["ts"]) for s in samples), default=0)
     body = bytearray()
+    col_heads: dict[tuple[str, ...], bytes] = {}  # devices of one kind share their columns
     for (asset, cols), rows in groups.items():
         _uv(body, name(asset))
-        _uv(body, len(cols))
-        for c in cols:
-            _uv(body, name(c))
+        head = col_heads.get(cols)
+        if head is None:
+            h = bytearray()
+            _uv(h, len(cols))
+            for c in cols:
+                _uv(h, name(c))
+            head = col_heads[cols] = bytes(h)
+        body += head
         kinds = []
+        text_cols = {c for r in rows for c in (r.get("texts") or ())}
         for c in cols:
-            if any(c in r.get("texts", ()) for r in rows):
+            if c in text_cols:
                 kinds.append((_TEXT, iter(())))
                 _uv(body, _TEXT)
                 continue
             kind, exponent, ints = _column_kind([r["values"][c] for r in rows
                                                  if c in r["values"]] or [0])
             kinds.append((kind, iter(ints)))
-            _uv(body, kind)
+            body.append(kind)  # one byte: kinds are small
             if kind == _DECIMAL:
                 _sv(body, exponent)
         _uv(body, len(rows))
         previous_ts = base
         last = [0] * len(cols)
+        every_value = bytearray((len(cols) + 3) // 4)  # the bits of a row with all values
+        for j in range(len(cols)):
+            every_value[j >> 2] |= _VALUE << ((j & 3) * 2)
+        plain = not text_cols and all(kind != _FLOAT64 for kind, _ in kinds)
         for r in rows:
             ts = _us(r["ts"])
             _sv(body, ts - previous_ts)
             previous_ts = ts
-            values, unchanged = r["values"], set(r.get("unchanged", ()))
+            values = r["values"]
+            if plain and len(values) == len(cols) and not r.get("unchanged"):
+                # the common row, in short: every column a value, each an integer delta
+                body += every_value
+                for j in range(len(cols)):
+                    n = next(kinds[j][1])
+                    d = n - last[j]
+                    last[j] = n
+                    d = d << 1 if d >= 0 else ((-d) << 1) - 1
+                    if d < 0x80:
+                        body.append(d)
+                    else:
+                        _uv(body, d)
+                continue
+            unchanged = set(r.get("unchanged", ()))
             texts = r.get("texts") or {}
             bits = bytearray((len(cols) + 3) // 4)
             for j, c in enumerate(cols):

@@ -51,6 +51,26 @@ def test_every_value_round_trips_exactly(compress):
         b.gateway, b.seq, b.stream, b.sent_at)
 
 
+def test_one_sample_per_device_and_mixed_rows_round_trip():
+    """The encoder's short paths: many devices of one sample each (a gateway's batch of
+    one poll), and one device whose full rows surround a row with an unchanged value."""
+    rng = random.Random(11)
+    samples = [Sample(asset=f"dev-{i:03d}", ts=T0 + timedelta(milliseconds=i), values={
+        "temp_c": rng.randint(-400, 1500) / 10, "count": rng.randint(0, 2**40),
+        "vib": rng.choice([0.0, -0.0, 1e-300, 3.3, 2.0**70]), "ok": rng.randrange(2)})
+        for i in range(100)]
+    samples += [Sample(asset="mix", ts=T0 + timedelta(seconds=k), values={"a": k / 10, "b": k}
+                       if k != 2 else {"a": 0.2}, unchanged=["b"] if k == 2 else [])
+                for k in range(5)]
+    b = batch(samples)
+    back = roundtrip(b)
+    assert by_asset(back) == by_asset(b)
+    for s, r in zip(sorted(b.samples, key=lambda s: (s.asset, s.ts)),
+                    sorted(back.samples, key=lambda s: (s.asset, s.ts)), strict=True):
+        assert [(k, type(v), repr(v)) for k, v in sorted(s.values.items())] == [
+            (k, type(v), repr(v)) for k, v in sorted(r.values.items())]
+
+
 def test_unchanged_is_not_absent():
     b = batch([Sample(asset="p1", ts=T0, values={"a": 1.5, "b": 2}),
                Sample(asset="p1", ts=T0 + timedelta(seconds=1), values={"a": 1.6},
