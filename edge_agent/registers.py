@@ -157,11 +157,17 @@ def decode(registers: list[int], spec: RegisterSpec) -> float | int:
         )
     if any(not 0 <= r <= 0xFFFF for r in registers):
         raise RegisterError(f"{spec.name}: registers must be 0..65535, got {registers}")
-    words = _reorder(list(registers), spec.order if count > 1 else _single(spec.order))
-    packed = struct.pack(f">{count}H", *words)
-    raw = struct.unpack(">" + fmt, packed)[0]
-    if fmt == "f":
-        raw = _shortest_float32(raw, packed)
+    if count == 1:  # a 16-bit integer, the most common register: two's complement by hand
+        r = registers[0]
+        if spec.order in ("BADC", "DCBA"):
+            r = ((r & 0xFF) << 8) | (r >> 8)
+        raw = r - 0x10000 if fmt == "h" and r >= 0x8000 else r
+    else:
+        words = _reorder(list(registers), spec.order)
+        packed = struct.pack(f">{count}H", *words)
+        raw = struct.unpack(">" + fmt, packed)[0]
+        if fmt == "f":
+            raw = _shortest_float32(raw, packed)
     if spec.scale == 1.0 and spec.offset == 0.0:
         return raw
     if isinstance(raw, float) and not math.isfinite(raw):
