@@ -336,9 +336,14 @@ def decode(payload: bytes, max_size: int = 64 * 1024 * 1024
             if kind not in (_INT, _DECIMAL, _FLOAT64, _TEXT):
                 raise CompactError(f"malformed: column {c!r} has unknown kind {kind}")
             kinds.append((kind, r.sv() if kind == _DECIMAL else 0))
+        # a decimal column's value is mantissa x 10**exponent: an exact integer product,
+        # or one correctly rounded integer division (the float its text would read as)
+        scales = [10 ** abs(e) if kind == _DECIMAL and abs(e) <= 400 else 0
+                  for kind, e in kinds]
         ts = base
         last = [0] * len(cols)
         width = (len(cols) + 3) // 4
+        buf, end = r.buf, len(r.buf)
         for _ in range(r.count("rows")):
             ts += r.sv()
             bits = r.take(width)
@@ -357,8 +362,31 @@ def decode(payload: bytes, max_size: int = 64 * 1024 * 1024
                     if kind == _FLOAT64:
                         values[c] = _F64.unpack(r.take(8))[0]
                         continue
-                    last[j] += r.sv()
-                    values[c] = last[j] if kind == _INT else float(f"{last[j]}e{exponent}")
+                    pos, n, shift = r.pos, 0, 0  # the delta's varint, read in place
+                    while True:
+                        if pos >= end:
+                            raise CompactError("truncated: a number runs past the end of "
+                                               "the payload")
+                        b = buf[pos]
+                        pos += 1
+                        n |= (b & 0x7F) << shift
+                        if b < 0x80:
+                            break
+                        shift += 7
+                        if shift > 140:
+                            raise CompactError("malformed: a number longer than 20 bytes")
+                    r.pos = pos
+                    last[j] += (n >> 1) if not n & 1 else -((n + 1) >> 1)
+                    m = last[j]
+                    if kind == _INT:
+                        values[c] = m
+                    else:
+                        try:
+                            values[c] = (m / scales[j] if exponent < 0 else
+                                         float(m * scales[j])) if scales[j] else \
+                                float(f"{m}e{exponent}")
+                        except OverflowError:  # a hostile mantissa: inf, refused later
+                            values[c] = float(f"{m}e{exponent}")
                 elif state != _ABSENT:
                     raise CompactError(f"malformed: column {c!r} has unknown state {state}")
             samples.append({"asset": asset, "ts": _time(ts), "values": values,
