@@ -82,7 +82,7 @@ def run(n: int, broker: Mosquitto, vm: Victoria, work: Path, messages: int, samp
         batches = make_batches(messages, samples, f"so{n}")
         expected = messages * samples * len(SIGNALS)
         started = time.perf_counter()
-        publish_all(broker.port, batches)
+        publish_all(broker.port, batches, "json")
         deadline = time.monotonic() + 300
         done = 0
         while done < expected and time.monotonic() < deadline:

@@ -1,6 +1,7 @@
 """Ingest throughput, each figure next to the raw limit of the same part in the same run.
 
     python bench/ingest_throughput.py [--messages 1000] [--samples 50]
+        [--encoding json|compact]
 
 1. raw line-protocol POSTs (5,000 lines) to a private VictoriaMetrics   (the store's limit)
 2. the ingester's InfluxStore.write (bulk line protocol, kept-alive http.client) to the same server
@@ -8,8 +9,9 @@
 4. raw SQLite executemany vs the ingester's EmbeddedStore.write, same rows
 5. the whole ingester on the embedded store
 
-Needs mosquitto and victoria-metrics (`make test` installs them). Loops are bounded by
---messages.
+``--encoding`` is the wire encoding the messages are published in: ``json`` (v1) or
+``compact`` (v2, the agent's default, deflated). Needs mosquitto and victoria-metrics
+(`make test` installs them). Loops are bounded by --messages.
 """
 
 from __future__ import annotations
@@ -78,13 +80,14 @@ def raw_vm_limit(vm: Victoria, messages: int, samples: int) -> tuple[int, float]
     return len(lines) * len(SIGNALS), raw_vm(vm, lines)
 
 
-def publish_all(url_port: int, batches: list[ReadingBatch]) -> None:
+def publish_all(url_port: int, batches: list[ReadingBatch], encoding: str) -> None:
     c = mqtt.Client(mqtt.CallbackAPIVersion.VERSION2, client_id="bench-pub")
     c.max_inflight_messages_set(100)
     c.connect("127.0.0.1", url_port)
     c.loop_start()
     topic = telemetry_topic("bench", "gw-bench")
-    infos = [c.publish(topic, b.to_bytes(), qos=1) for b in batches]
+    infos = [c.publish(topic, b.to_bytes() if encoding == "json" else b.to_compact(True),
+                       qos=1) for b in batches]
     for info in infos:
         info.wait_for_publish(30)
     c.disconnect()
@@ -92,7 +95,7 @@ def publish_all(url_port: int, batches: list[ReadingBatch]) -> None:
 
 
 def whole_ingester(broker: Mosquitto, store_settings: dict, batches: list[ReadingBatch],
-                   workdir: Path, name: str) -> tuple[float, int]:
+                   workdir: Path, name: str, encoding: str) -> tuple[float, int]:
     settings = IngestSettings.model_validate({
         "mqtt": {"url": broker.url, "client_id": f"bench-{name}"},
         "store": store_settings, "dead_letter_path": str(workdir / f"dl-{name}.sqlite"),
@@ -116,7 +119,7 @@ def whole_ingester(broker: Mosquitto, store_settings: dict, batches: list[Readin
         return ing, elapsed
 
     run(0, 0)  # create the persistent session
-    publish_all(broker.port, batches)
+    publish_all(broker.port, batches, encoding)
     expected = sum(len(s.values) for b in batches for s in b.samples)
     ing, elapsed = run(expected, 300)
     return elapsed, ing.counters.points_stored
@@ -127,6 +130,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--messages", type=int, default=1000)
     ap.add_argument("--samples", type=int, default=50)
+    ap.add_argument("--encoding", choices=("json", "compact"), default="json")
     args = ap.parse_args()
     n_points = args.messages * args.samples * len(SIGNALS)
     rows = []
@@ -150,8 +154,10 @@ def main() -> None:
             # 3. the whole ingester to VictoriaMetrics
             ing_batches = make_batches(args.messages, args.samples, "ing")
             s, stored = whole_ingester(broker, {"kind": "influx", "url": vm.url, "org": "o",
-                                                "bucket": "b"}, ing_batches, work, "influx")
-            rows.append(("whole ingester: Mosquitto -> VictoriaMetrics", stored, s))
+                                                "bucket": "b"}, ing_batches, work, "influx",
+                                       args.encoding)
+            rows.append((f"whole ingester ({args.encoding}): Mosquitto -> VictoriaMetrics",
+                         stored, s))
             # 4. embedded store vs raw SQLite
             emb_batches = make_batches(args.messages, args.samples, "emb")
             raw_rows = [(s.asset, k, ts_ns(s), v, "gw-bench") for b in emb_batches
@@ -178,8 +184,10 @@ def main() -> None:
             # 5. the whole ingester to the embedded store
             s, stored = whole_ingester(broker, {"kind": "embedded",
                                                 "path": str(work / "ing-emb.sqlite")},
-                                       make_batches(args.messages, args.samples, "ie"), work, "emb")
-            rows.append(("whole ingester: Mosquitto -> embedded store", stored, s))
+                                       make_batches(args.messages, args.samples, "ie"), work, "emb",
+                                       args.encoding)
+            rows.append((f"whole ingester ({args.encoding}): Mosquitto -> embedded store",
+                         stored, s))
         finally:
             vm.stop()
             broker.stop()
