@@ -38,8 +38,9 @@ class EmbeddedStore:
 
     def write(self, gateway: str, samples: list[Sample]) -> int:
         # REAL column: an integer beyond 2**63 (a uint64 register) is stored as a float
-        rows = [(s.asset, name, ts_ns(s), float(value), gateway)
-                for s in samples for name, value in s.values.items()]
+        # the time once per sample, not once per value
+        rows = [(s.asset, name, t, float(value), gateway)
+                for s in samples for t in (ts_ns(s),) for name, value in s.values.items()]
         texts = [(s.asset, name, ts_ns(s), text, gateway)
                  for s in samples if s.texts for name, text in s.texts.items()]
         try:
