@@ -68,15 +68,38 @@ def parse(msg: EmailMessage) -> dict:
     return out
 
 
+ARRIVAL = re.compile(r"^(\d+)\.([^.]*)")
+
+
+def arrival(key: str) -> tuple[int, int, int, str]:
+    """When a Maildir file name says its mail arrived: seconds, then microseconds (``M``)
+    and Python's delivery counter (``Q``), as Postfix, Dovecot and Python's ``mailbox``
+    name them; the micro-seconds are not zero-padded, so plain name order is wrong
+    within a second.
+
+    >>> sorted(["1700000000.M99999P7Q2.h", "1700000000.M123456P7Q3.h",
+    ...         "1699999999.V8I9M5.h"], key=arrival)
+    ['1699999999.V8I9M5.h', '1700000000.M99999P7Q2.h', '1700000000.M123456P7Q3.h']
+    """
+    m = ARRIVAL.match(key)
+    if m is None:
+        return (0, 0, 0, key)
+    micro = re.search(r"M(\d+)", m.group(2))
+    count = re.search(r"Q(\d+)", m.group(2))
+    return (int(m.group(1)), int(micro.group(1)) if micro else 0,
+            int(count.group(1)) if count else 0, key)
+
+
 def process(maildir: str | Path, api: ApiClient) -> Report:
     """One pass over the new mails of ``maildir``."""
     box = mailbox.Maildir(str(maildir), factory=None, create=True)
     failed = box.add_folder("failed")  # made if missing
     report = Report()
     # the new mails only, by their file names (a Maildir key is the name before ':'):
-    # the mails already read are not opened again on every pass
-    new = sorted(name.split(":", 1)[0] for name in os.listdir(Path(maildir) / "new")
-                 if not name.startswith("."))
+    # the mails already read are not opened again on every pass; oldest first, so a
+    # report and the follow-up that joins its order keep their order
+    new = sorted((name.split(":", 1)[0] for name in os.listdir(Path(maildir) / "new")
+                  if not name.startswith(".")), key=arrival)
     for key in new:
         raw = box.get_bytes(key)
         msg = email.message_from_bytes(raw, policy=email.policy.default)
