@@ -31,11 +31,11 @@ import paho.mqtt.client as mqtt
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from contracts.times import epoch_ns  # noqa: E402
 from contracts.wire import ReadingBatch, Sample, telemetry_topic  # noqa: E402
 from ingest.dead_letters import DeadLetters  # noqa: E402
 from ingest.pipeline import Ingester  # noqa: E402
 from ingest.settings import IngestSettings, StoreSettings  # noqa: E402
-from ingest.stores.base import ts_ns  # noqa: E402
 from ingest.stores.embedded import EmbeddedStore  # noqa: E402
 from ingest.stores.influx import InfluxStore, to_lines  # noqa: E402
 from tests.servers import Mosquitto, Victoria  # noqa: E402
@@ -160,7 +160,7 @@ def main() -> None:
                          stored, s))
             # 4. embedded store vs raw SQLite
             emb_batches = make_batches(args.messages, args.samples, "emb")
-            raw_rows = [(s.asset, k, ts_ns(s), v, "gw-bench") for b in emb_batches
+            raw_rows = [(s.asset, k, epoch_ns(s.ts), v, "gw-bench") for b in emb_batches
                         for s in b.samples for k, v in s.values.items()]
             db = sqlite3.connect(work / "raw.sqlite")
             db.execute("PRAGMA journal_mode=WAL")

@@ -43,13 +43,14 @@ import decimal
 import math
 import struct
 import zlib
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
+
+from .times import EPOCH, epoch_us
 
 MAGIC = b"\xf5\x02"
 ENCODING = 2
 _DEFLATED = 1
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _INT, _DECIMAL, _FLOAT64, _TEXT = 0, 1, 2, 3
 _ABSENT, _VALUE, _UNCHANGED = 0, 1, 2
 _MAX_MANTISSA = 2**63
@@ -80,11 +81,6 @@ def _str(out: bytearray, s: str) -> None:
     raw = s.encode()
     _uv(out, len(raw))
     out += raw
-
-
-def _us(t: datetime) -> int:
-    d = t - _EPOCH
-    return (d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds
 
 
 class _Reader:
@@ -198,7 +194,7 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
     for s in samples:
         cols = tuple(sorted({*s["values"], *s.get("unchanged", ()), *s.get("texts", ())}))
         groups.setdefault((s["asset"], cols), []).append(s)
-    base = min((_us(s["ts"]) for s in samples), default=0)
+    base = min((epoch_us(s["ts"]) for s in samples), default=0)
     body = bytearray()
     col_heads: dict[tuple[str, ...], bytes] = {}  # devices of one kind share their columns
     for (asset, cols), rows in groups.items():
@@ -232,7 +228,7 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
             every_value[j >> 2] |= _VALUE << ((j & 3) * 2)
         plain = not text_cols and all(kind != _FLOAT64 for kind, _ in kinds)
         for r in rows:
-            ts = _us(r["ts"])
+            ts = epoch_us(r["ts"])
             _sv(body, ts - previous_ts)
             previous_ts = ts
             values = r["values"]
@@ -275,7 +271,7 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
     _str(head, envelope["gateway"])
     _str(head, envelope["stream"])
     _uv(head, envelope["seq"])
-    _sv(head, _us(envelope["sent_at"]))
+    _sv(head, epoch_us(envelope["sent_at"]))
     _sv(head, base)
     _uv(head, len(names))
     for s in names:
@@ -292,7 +288,7 @@ def encode(envelope: dict[str, Any], samples: list[dict[str, Any]], compress: bo
 
 def _time(us: int) -> datetime:
     try:
-        return _EPOCH + timedelta(microseconds=us)
+        return EPOCH + timedelta(microseconds=us)
     except OverflowError as exc:
         raise CompactError(f"malformed: timestamp {us} us since 1970 is out of range") from exc
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
+from contracts.times import epoch_ns
 from contracts.wire import AnomalyEvent, DeviceEvent, GatewayState
 
 
@@ -28,12 +29,12 @@ class EventRecord(NamedTuple):
     @classmethod
     def of(cls, message: AnomalyEvent | DeviceEvent | GatewayState) -> EventRecord:
         if isinstance(message, DeviceEvent):
-            return cls(_ns(message.ts.timestamp(), message.ts.microsecond), message.gateway,
+            return cls(epoch_ns(message.ts), message.gateway,
                        message.asset, "device",
                        {"status": message.status, "reason": message.reason,
                         "online": 1.0 if message.status == "online" else 0.0})
         if isinstance(message, AnomalyEvent):
-            return cls(_ns(message.ts.timestamp(), message.ts.microsecond), message.gateway,
+            return cls(epoch_ns(message.ts), message.gateway,
                        message.asset, "anomaly",
                        {"signal": message.signal, "value": message.value,
                         "score": message.score, "threshold": message.threshold,
@@ -41,12 +42,10 @@ class EventRecord(NamedTuple):
                         **({"signals": ",".join(message.signals)} if message.signals else {}),
                         **({"window_start": message.window_start.isoformat()}
                            if message.window_start else {})})
-        return cls(_ns(message.sent_at.timestamp(), message.sent_at.microsecond),
+        return cls(epoch_ns(message.sent_at),
                    message.gateway, "", "gateway_state",
                    {"status": message.status,  # numeric too: VictoriaMetrics drops strings
                     "online": 1.0 if message.status == "online" else 0.0,
                     "seq": float(message.seq)})
 
 
-def _ns(timestamp: float, microsecond: int) -> int:
-    return int(timestamp) * 1_000_000_000 + microsecond * 1000

@@ -94,15 +94,6 @@ class TelemetryReader(Protocol):
         ...
 
 
-def to_ns(t: datetime) -> int:
-    """
-    >>> from datetime import UTC
-    >>> to_ns(datetime(1970, 1, 1, 0, 0, 1, 500, tzinfo=UTC))
-    1000500000
-    """
-    return int(t.timestamp()) * NS + t.microsecond * 1000
-
-
 def from_ns(t_ns: int) -> datetime:
     return datetime.fromtimestamp(t_ns / NS, UTC)
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Protocol
 
 from contracts.wire import Sample
@@ -42,25 +41,3 @@ class Store(Protocol):
         ...
 
     def close(self) -> None: ...
-
-
-def ts_ns(sample: Sample) -> int:
-    """The sample's time in nanoseconds since 1970, by exact integer arithmetic.
-
-    >>> ts_ns(Sample(asset="p1", ts="2026-01-01T00:00:00.123456Z", values={"t": 1}))
-    1767225600123456000
-    """
-    d = sample.ts - _EPOCH
-    return ((d.days * 86_400 + d.seconds) * 1_000_000 + d.microseconds) * 1000
-
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def iso_ns(ts: str) -> int:
-    """
-    >>> iso_ns("1970-01-01T00:00:01.5+00:00")
-    1500000000
-    """
-    t = datetime.fromisoformat(ts)
-    return int(t.timestamp()) * 1_000_000_000 + t.microsecond * 1000

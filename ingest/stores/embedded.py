@@ -6,13 +6,15 @@ import json
 import math
 import sqlite3
 import threading
+from datetime import datetime
 from pathlib import Path
 
 from contracts import sqlite
+from contracts.times import epoch_ns
 from contracts.wire import Sample
 
 from ..records import EventRecord, Score
-from .base import StoreError, StoreRejected, iso_ns, ts_ns
+from .base import StoreError, StoreRejected
 
 
 class EmbeddedStore:
@@ -40,8 +42,8 @@ class EmbeddedStore:
         # REAL column: an integer beyond 2**63 (a uint64 register) is stored as a float
         # the time once per sample, not once per value
         rows = [(s.asset, name, t, float(value), gateway)
-                for s in samples for t in (ts_ns(s),) for name, value in s.values.items()]
-        texts = [(s.asset, name, ts_ns(s), text, gateway)
+                for s in samples for t in (epoch_ns(s.ts),) for name, value in s.values.items()]
+        texts = [(s.asset, name, epoch_ns(s.ts), text, gateway)
                  for s in samples if s.texts for name, text in s.texts.items()]
         try:
             with self._lock:
@@ -58,8 +60,8 @@ class EmbeddedStore:
         return len(rows) + len(texts)
 
     def write_scores(self, scores: list[Score]) -> int:
-        rows = [(s.asset, iso_ns(s.ts), s.risk, s.rul if math.isfinite(s.rul) else None)
-                for s in scores]
+        rows = [(s.asset, epoch_ns(datetime.fromisoformat(s.ts)), s.risk,
+                 s.rul if math.isfinite(s.rul) else None) for s in scores]
         try:
             with self._lock:
                 self._db.executemany("INSERT OR REPLACE INTO scores VALUES (?,?,?,?)", rows)

@@ -15,13 +15,15 @@ from __future__ import annotations
 import http.client
 import math
 import threading
+from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
+from contracts.times import epoch_ns
 from contracts.wire import Sample
 
 from ..records import EventRecord, Score
 from ..settings import StoreSettings
-from .base import StoreError, StoreRejected, iso_ns, ts_ns
+from .base import StoreError, StoreRejected
 
 _RETRY_4XX = {408, 425, 429}  # timeout, too early, too many requests: transient
 _PER_POINT = {400, 413, 422}  # bad points or too many: splitting the write isolates them
@@ -43,7 +45,7 @@ def to_lines(measurement: str, gateway: str, samples: list[Sample]) -> list[str]
         fields = [f"{k}={v!r}" for k, v in s.values.items()]
         if s.texts:  # string registers as string fields
             fields += [f"{k}={_field(v)}" for k, v in s.texts.items()]
-        out.append(head + ",".join(fields) + f" {ts_ns(s)}")
+        out.append(head + ",".join(fields) + f" {epoch_ns(s.ts)}")
     return out
 
 
@@ -107,7 +109,8 @@ class InfluxStore:
     def write_scores(self, scores: list[Score]) -> int:
         m = self.settings.score_measurement
         lines = [f"{m},asset={s.asset} risk={s.risk!r}"
-                 + (f",rul={s.rul!r}" if math.isfinite(s.rul) else "") + f" {iso_ns(s.ts)}"
+                 + (f",rul={s.rul!r}" if math.isfinite(s.rul) else "")
+                 + f" {epoch_ns(datetime.fromisoformat(s.ts))}"
                  for s in scores]
         self._post(lines)
         return sum(2 if math.isfinite(s.rul) else 1 for s in scores)

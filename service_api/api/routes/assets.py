@@ -8,6 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 
 from contracts.api_bodies import Moment
 from contracts.ids import check_id
+from contracts.times import epoch_ns
 
 from ... import schemas
 from ...crud import assets as crud
@@ -20,7 +21,6 @@ from ...telemetry import (
     TelemetryUnavailable,
     from_ns,
     step_ns,
-    to_ns,
 )
 from ..deps import Allowed, IfMatchDep, Key, SessionDep, SettingsDep, etag
 
@@ -154,7 +154,7 @@ def list_signals(request: Request, db: SessionDep, who: Allowed("read"), asset_i
     from the ingester's time-series store."""
     crud.get_asset(db, asset_id, who)
     since, until = _telemetry_range(since, until)
-    names = _read(_reader(request).signals, asset_id, to_ns(since), to_ns(until))
+    names = _read(_reader(request).signals, asset_id, epoch_ns(since), epoch_ns(until))
     return schemas.SignalList(asset_id=asset_id, since=since, until=until, signals=names)
 
 
@@ -176,7 +176,7 @@ def telemetry(request: Request, db: SessionDep, who: Allowed("read"), asset_id: 
             raise Unprocessable(f"signal: {exc}") from exc
     crud.get_asset(db, asset_id, who)
     since, until = _telemetry_range(since, until)
-    reader, t0, t1 = _reader(request), to_ns(since), to_ns(until)
+    reader, t0, t1 = _reader(request), epoch_ns(since), epoch_ns(until)
     series = []
     for name in dict.fromkeys(signal):
         buckets, downsampled = _read(reader.series, asset_id, name, t0, t1, max_points)
