@@ -144,12 +144,18 @@ def history(db: Session, asset_id: str, principal: Principal, since: datetime | 
         where.append(HealthScore.ts >= since)
     if until is not None:
         where.append(HealthScore.ts < until)
-    # the range's ends, where not given: one index seek each (no count: that would scan)
-    start = since or db.scalar(select(func.min(HealthScore.ts)).where(*where))
-    last = None if until else db.scalar(select(func.max(HealthScore.ts)).where(*where))
-    end = until or (last + timedelta(microseconds=1) if last else None)
-    points: list[schemas.HealthBucket] = []
-    if start is not None and end is not None and end > start:
+    # few enough scores (one more than fit tells): every one as it is, in one query
+    rows = db.execute(select(HealthScore.ts, HealthScore.risk).where(*where)
+                      .order_by(HealthScore.ts).limit(max_points + 1)).all()
+    downsampled = len(rows) > max_points
+    if not downsampled:
+        points = [schemas.HealthBucket(ts=ts, risk=r, risk_mean=r, n=1) for ts, r in rows]
+    else:
+        # the range's ends where not given: the first score, and one index seek for the
+        # last (no count: that would scan)
+        start = since or rows[0][0]
+        end = until or db.scalar(select(func.max(HealthScore.ts)).where(*where)) \
+            + timedelta(microseconds=1)
         bounds = slice_bounds(start, end - start, max_points)
         slices = values(column("k", Integer), column("lo", UtcDateTime()),
                         column("hi", UtcDateTime()), name="slices").data(
@@ -163,11 +169,6 @@ def history(db: Session, asset_id: str, principal: Principal, since: datetime | 
             .group_by(slices.c.k).order_by(slices.c.k)).all()
         points = [schemas.HealthBucket(ts=bounds[k], risk=top, risk_mean=float(mean), n=count)
                   for k, top, mean, count in rows]
-    downsampled = sum(p.n for p in points) > max_points
-    if not downsampled:  # few enough: every score as it is
-        rows = db.execute(select(HealthScore.ts, HealthScore.risk).where(*where)
-                          .order_by(HealthScore.ts)).all()
-        points = [schemas.HealthBucket(ts=ts, risk=r, risk_mean=r, n=1) for ts, r in rows]
     return schemas.HealthHistory(asset_id=asset_id, since=since, until=until,
                                  downsampled=downsampled, points=points)
 
