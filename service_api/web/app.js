@@ -27,6 +27,7 @@ async function api(path, opts = {}) {
 }
 
 // Times in the viewer's own zone, to the minute.
+const pct = v => v == null ? "–" : Math.round(v * 100) + "%";  // shares and risks
 const fmtTime = iso => iso ? new Date(iso).toLocaleString([], {year: "numeric", month: "2-digit", day: "2-digit", hour: "2-digit", minute: "2-digit"}) : "–";
 function age(iso) {
   if (!iso) return "never";
@@ -93,9 +94,9 @@ const rangeOf = (since, until, points) => [
 // A risk trend: risk 0-100 %, the at-risk line, the asset's event marks.
 function trend(points, marks, since, until, line, label) {
   const W = 900, H = 280, [t0, t1] = rangeOf(since, until, points);
-  const f = frame(t0, t1, 0, 1, r => `${Math.round(r * 100)}%`, W, H);
+  const f = frame(t0, t1, 0, 1, pct, W, H);
   let g = f.g;
-  g += `<line x1="${f.L}" x2="${W - f.R}" y1="${f.y(line)}" y2="${f.y(line)}" stroke="#b91c1c" stroke-dasharray="5 4"/><text x="${W - f.R}" y="${f.y(line) - 4}" text-anchor="end">at risk ${Math.round(line * 100)}%</text>`;
+  g += `<line x1="${f.L}" x2="${W - f.R}" y1="${f.y(line)}" y2="${f.y(line)}" stroke="#b91c1c" stroke-dasharray="5 4"/><text x="${W - f.R}" y="${f.y(line) - 4}" text-anchor="end">at risk ${pct(line)}</text>`;
   if (points.length) g += `<polyline fill="none" stroke="#1d4ed8" stroke-width="2" points="${points.map(p => `${f.x(new Date(p.ts)).toFixed(1)},${f.y(p.risk).toFixed(1)}`).join(" ")}"/>`;
   return `<svg class="trend" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="${esc(label)}">${g}${f.marks(marks)}</svg>`;
 }
@@ -145,7 +146,7 @@ async function fleet() {
     opts(key).concat(S.filters[key] && !opts(key).includes(S.filters[key]) ? [S.filters[key]] : []).map(v => `<option ${v === S.filters[key] ? "selected" : ""}>${esc(v)}</option>`).join("")}</select></label>`;
   $("#view").innerHTML = `
     <div class="kpis">${[["Assets", k.assets], ["At risk", k.assets_at_risk], ["Open orders", k.open_work_orders],
-      ["Predictive share", k.predictive_share == null ? "–" : Math.round(k.predictive_share * 100) + "%"]]
+      ["Predictive share", pct(k.predictive_share)]]
       .map(([n, v]) => `<div class="kpi"><span class="muted">${n}</span><b>${v}</b></div>`).join("")}</div>
     <div class="filters">${sel("site", "Site")}${sel("region", "Region")}${sel("equipment_class", "Equipment class")}</div>
     <table id="assets"><thead><tr><th>Asset</th><th>Health</th><th>Risk</th><th>Est. remaining life</th><th class="hide-narrow">Risk, last 24 h</th>
@@ -153,7 +154,7 @@ async function fleet() {
     ${all.map(a => `<tr class="asset-row" data-asset="${esc(a.id)}" data-state="${dataState(a)}">
       <td><a href="#/asset/${encodeURIComponent(a.id)}">${esc(a.id)}</a><div class="muted">${esc(a.name)}</div></td>
       <td>${a.risk == null ? "–" : Math.round((1 - a.risk) * 100) + "%"}</td>
-      <td class="risk ${riskClass(a)}">${a.risk == null ? "–" : Math.round(a.risk * 100) + "%"}${atRisk(a) ? " ⚠" : ""}</td>
+      <td class="risk ${riskClass(a)}">${pct(a.risk)}${atRisk(a) ? " ⚠" : ""}</td>
       <td class="rul">${rul(a)}</td>
       <td class="hide-narrow">${S.sparks[a.id] ? spark(S.sparks[a.id].points) : ""}</td>
       <td>${a.open_work_orders}</td>
@@ -192,7 +193,7 @@ async function asset(id, range) {
     <h2>${esc(a.id)} <span class="pill ${dataState(a)}">${stateLabel[dataState(a)]}</span></h2>
     <div class="grid">
       <div class="card"><h3>Health now</h3><dl class="record">
-        <dt>Risk</dt><dd class="risk ${riskClass(a)}">${a.risk == null ? "–" : Math.round(a.risk * 100) + "%"}${atRisk(a) ? " — at risk" : ""}</dd>
+        <dt>Risk</dt><dd class="risk ${riskClass(a)}">${pct(a.risk)}${atRisk(a) ? " — at risk" : ""}</dd>
         <dt>Est. remaining life</dt><dd>${rul(a)}</dd>
         <dt>Contributing sensor</dt><dd>${esc(d.top_signal || "–")}${d.top_z != null ? ` (${d.top_z > 0 ? "+" : ""}${d.top_z} sd from its start)` : ""}</dd>
         <dt>Last score</dt><dd>${fmtTime(a.scored_at)} (${age(a.scored_at)})</dd></dl></div>
@@ -265,16 +266,23 @@ function editRecord(a) {
       body[k] = v === "" ? null : type === "number" ? Number(v) : v;
     }
     if (!Object.keys(body).length) { say("Nothing changed."); render(); return; }
-    try {
-      await api(`/assets/${encodeURIComponent(a.id)}`, {method: "PUT", headers: {"If-Match": `"${a.version}"`}, json: body});
-      say(`Record of ${a.id} saved (${Object.keys(body).join(", ")}).`);
-      render();
-    } catch (e) {
-      if (e.status === 412) { say(`${a.id} was changed by someone else meanwhile: reloaded, please edit again.`, true); render(); }
-      else fail(e);
-    }
+    saveVersioned(`/assets/${encodeURIComponent(a.id)}`, "PUT", a.version, body, a.id,
+                  `Record of ${a.id} saved (${Object.keys(body).join(", ")}).`);
   };
   card.querySelector("input").focus();
+}
+
+// A change sent with If-Match on the version read; a 412 (someone else changed it since)
+// reloads the view and says so, so nobody's edit is silently overwritten.
+async function saveVersioned(path, method, version, body, what, done) {
+  try {
+    await api(path, {method, headers: {"If-Match": `"${version}"`}, json: body});
+    say(done);
+    render();
+  } catch (e) {
+    if (e.status === 412) { say(`${what} was changed by someone else meanwhile: reloaded, please try again.`, true); render(); }
+    else fail(e);
+  }
 }
 
 function orderTable(items) {
@@ -299,7 +307,7 @@ async function queue() {
     const d = a.latest_detail || {};
     return `<article class="card" data-order="${o.id}">
       <h3>#${o.id} ${esc(o.title)} <span class="pill proposed">proposed</span></h3>
-      <p><a href="#/asset/${enc}">${esc(o.asset_id)}</a> · risk ${o.risk == null ? "–" : Math.round(o.risk * 100) + "%"} · priority ${esc(o.priority)}
+      <p><a href="#/asset/${enc}">${esc(o.asset_id)}</a> · risk ${pct(o.risk)} · priority ${esc(o.priority)}
          · contributing sensor <b>${esc(d.top_signal || "–")}</b> · ${ev.length} anomaly events in 48 h · opened ${fmtTime(o.opened_at)}</p>
       <p class="muted">${esc(o.description)}</p>
       ${trend(h.points, marks, since.toISOString(), new Date().toISOString(), threshold(a), `risk of ${o.asset_id}, last 48 h`)}
@@ -402,7 +410,6 @@ async function qualityView() {
   const bars = pareto.map((r, i) => `<rect class="bar" x="${L + i * bw + 4}" y="${20 + (1 - r.count / max) * (H - B - 20)}" width="${bw - 8}" height="${r.count / max * (H - B - 20)}" fill="#1d4ed8"><title>${esc(r.key)}: ${r.count}</title></rect>
     <text x="${L + i * bw + bw / 2}" y="${H - B + 16}" text-anchor="middle">${esc(r.key)}</text><text x="${L + i * bw + bw / 2}" y="${16 + (1 - r.count / max) * (H - B - 20)}" text-anchor="middle">${r.count}</text>`).join("");
   const cum = pareto.map((r, i) => `${L + i * bw + bw / 2},${20 + (1 - r.cumulative_share) * (H - B - 20)}`).join(" ");
-  const pct = v => v == null ? "–" : Math.round(v * 100) + "%";
   $("#view").innerHTML = `<h2>Quality</h2>
     <div class="card"><h3>Failures by mode</h3>${pareto.length ? `<svg class="pareto" viewBox="0 0 ${W} ${H}" width="100%" role="img" aria-label="failures by mode, most first, with the cumulative share">
       <line x1="${L}" x2="${W - 40}" y1="${H - B}" y2="${H - B}" stroke="#6b7280"/>${bars}<polyline fill="none" stroke="#b91c1c" stroke-width="2" points="${cum}"/>
@@ -452,7 +459,7 @@ async function orderView(id) {
   const done = DONE.includes(o.status);
   const rec = [["Asset", `<a href="#/asset/${encodeURIComponent(o.asset_id)}">${esc(o.asset_id)}</a>`], ["Type / source", esc(`${o.type} / ${o.source}`)],
     ["Priority / severity", esc(`${o.priority} / ${o.severity}`)], ["Failure mode", esc([o.failure_mode, o.failure_mechanism, o.failure_cause].filter(Boolean).join(" · ") || "–")],
-    ["Risk", o.risk == null ? "–" : Math.round(o.risk * 100) + "%"], ["Assignee", esc(o.assignee || "–") + (o.team ? ` (${esc(o.team)})` : "")],
+    ["Risk", pct(o.risk)], ["Assignee", esc(o.assignee || "–") + (o.team ? ` (${esc(o.team)})` : "")],
     ["Opened", fmtTime(o.opened_at)], ["Due", fmtTime(o.due_at)], ["Started", fmtTime(o.started_at)], ["Completed", fmtTime(o.completed_at)],
     ["Result", esc(o.result || "–") + (o.first_time_fix == null ? "" : o.first_time_fix ? " (first-time fix)" : " (not a first-time fix)")]];
   if ("warranty_status" in o) rec.push(["Warranty / billing", esc(`${o.warranty_status} / ${o.billing_basis}`)]);
@@ -552,14 +559,7 @@ async function knowledgeView(caseId) {
         ${can("quality.write") ? (c.retired_at ? `<button class="secondary" data-restore-case="${c.id}">Restore</button>`
           : `<label>Why retire it<input data-retire-reason="${c.id}" maxlength="500"></label><button class="danger" data-retire-case="${c.id}">Retire</button>`) : ""}</div></article>`).join("")}`;
   const byId = Object.fromEntries(cases.map(c => [c.id, c]));
-  const patch = async (c, body, done) => {
-    try {
-      await api(`/knowledge/cases/${c.id}`, {method: "PATCH", headers: {"If-Match": `"${c.version}"`}, json: body});
-      say(done); render();
-    } catch (e) {
-      if (e.status === 412) { say(`Case #${c.id} was changed by someone else meanwhile: reloaded, please try again.`, true); render(); } else fail(e);
-    }
-  };
+  const patch = (c, body, done) => saveVersioned(`/knowledge/cases/${c.id}`, "PATCH", c.version, body, `Case #${c.id}`, done);
   document.querySelectorAll("[data-retire-case]").forEach(b => b.onclick = () => {
     const c = byId[b.dataset.retireCase], reason = $(`[data-retire-reason="${c.id}"]`).value.trim();
     if (!reason) { say("Say why the case is retired.", true); $(`[data-retire-reason="${c.id}"]`).focus(); return; }
@@ -717,7 +717,7 @@ async function kpis() {
   const opts = key => [...new Set(assets.items.map(a => a[key]).filter(Boolean))].sort();
   const sel = (key, label) => `<label>${label}<select data-filter="${key}"><option value="">all</option>${
     opts(key).map(v => `<option ${v === S.filters[key] ? "selected" : ""}>${esc(v)}</option>`).join("")}</select></label>`;
-  const pct = v => v == null ? "–" : Math.round(v * 100) + "%", hrs = v => v == null ? "–" : v.toFixed(1) + " h";
+  const hrs = v => v == null ? "–" : v.toFixed(1) + " h";
   const bars = (title, f, fmt) => {
     const vals = series.map(f), max = Math.max(1e-9, ...vals.map(v => v || 0)), W = 420, H = 160, bw = W / weeks;
     return `<div class="card"><h3>${title}</h3><svg viewBox="0 0 ${W} ${H + 30}" width="100%" role="img" aria-label="${esc(title)} by week">${
