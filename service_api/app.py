@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
 from . import problems
+from .api.json_body import add_schemas
 from .api.routes import (
     assets,
     billing,
@@ -157,6 +158,7 @@ def create_app(settings: ServiceApiSettings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router, prefix=API_PREFIX)
     problems.install(app)
+    add_schemas(app)
 
     @app.exception_handler(TransitionError)
     async def _bad_transition(request, exc: TransitionError):

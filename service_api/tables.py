@@ -51,6 +51,34 @@ class UtcDateTime(TypeDecorator):
             value = value.replace(tzinfo=UTC)
         return value
 
+    def bind_processor(self, dialect):
+        """On SQLite, the text SQLAlchemy's DATETIME stores, made by one C method
+        (``isoformat``) instead of ``process_bind_param`` and a format string per value:
+        batches of thousands of scores spend their time here otherwise."""
+        if dialect.name != "sqlite":
+            return super().bind_processor(dialect)
+        return sqlite_text
+
+
+def sqlite_text(value: datetime | None) -> str | None:
+    """The text :class:`UtcDateTime` stores on SQLite: UTC, to the microsecond, in
+    SQLAlchemy's DATETIME format (so text order is time order).
+
+    >>> from datetime import timedelta, timezone
+    >>> sqlite_text(datetime(999, 1, 1, 1, 2, 3, 4, tzinfo=timezone(timedelta(hours=2))))
+    '0998-12-31 23:02:03.000004'
+    >>> sqlite_text(datetime(2026, 1, 1))
+    Traceback (most recent call last):
+    ...
+    ValueError: naive datetime: Forewarn stores UTC times with an offset
+    """
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        raise ValueError("naive datetime: Forewarn stores UTC times with an offset")
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" (years are four digits): the offset cut off
+    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+
 
 class Base(DeclarativeBase):
     pass

@@ -31,20 +31,23 @@ def _inserted(db: Session, model, rows: list[dict]) -> int:
     return len(db.connection().execute(stmt, rows).all())
 
 
-def _processed(db: Session, table, rows: list[dict], keys: list[str]) -> list[tuple]:
-    """Parameter tuples of ``rows`` (in ``keys`` order) converted by each column's own bind
-    processor, so the stored text is what SQLAlchemy would store."""
+def _processed(db: Session, table, columns: dict[str, list]) -> list[tuple]:
+    """Parameter tuples from equally long columns of values, each converted by its
+    column's own bind processor (the stored text is what SQLAlchemy would store), column
+    by column so a batch of thousands costs one ``map`` per column."""
     dialect = db.get_bind().dialect
-    procs = [table.c[k].type._cached_bind_processor(dialect) for k in keys]
-    return [tuple(p(r[k]) if p else r[k] for k, p in zip(keys, procs, strict=True))
-            for r in rows]
+    converted = []
+    for name, column_values in columns.items():
+        proc = table.c[name].type._cached_bind_processor(dialect)
+        converted.append(list(map(proc, column_values)) if proc else column_values)
+    return list(zip(*converted, strict=True))
 
 
 def _sqlite_inserted(db: Session, table, rows: list[dict]) -> int:
     """SQLite: one executemany on the driver connection, with the columns' own bind
     processors (the stored text is what the ORM would store), counted by total_changes."""
     cols = list(rows[0])
-    params = _processed(db, table, rows, cols)
+    params = _processed(db, table, {k: [r[k] for r in rows] for k in cols})
     raw = db.connection().connection.driver_connection
     before = raw.total_changes
     raw.executemany(f"INSERT OR IGNORE INTO {table.name} ({', '.join(cols)}) "
@@ -96,11 +99,11 @@ def add_scores(db: Session, records: list[schemas.HealthRecord], principal: Prin
             j = latest.get(r.asset_id)
             if j is None or r.ts >= good[j].ts:
                 latest[r.asset_id] = i
-        rows = [{"asset_id": r.asset_id, "ts": r.ts, "risk": r.risk, "detail": r.detail}
-                for r in good]
         if db.get_bind().dialect.name == "sqlite":
-            stored = _sqlite_scores(db, rows, list(latest.values()))
+            stored = _sqlite_scores(db, good, list(latest.values()))
         else:
+            rows = [{"asset_id": r.asset_id, "ts": r.ts, "risk": r.risk, "detail": r.detail}
+                    for r in good]
             stored = _inserted(db, HealthScore, rows)
             db.connection().execute(
                 update(Asset.__table__)
@@ -113,20 +116,30 @@ def add_scores(db: Session, records: list[schemas.HealthRecord], principal: Prin
                                rejected=rejected)
 
 
-def _sqlite_scores(db: Session, rows: list[dict], latest: list[int]) -> int:
-    """SQLite: insert the scores and move each asset's latest risk forward (never back in
-    time) with two executemany calls on the driver connection; values converted once."""
-    keys = ["asset_id", "ts", "risk", "detail"]
-    params = _processed(db, HealthScore.__table__, rows, keys)
+# rows per UPDATE ... FROM (VALUES ...): 4 parameters each, well under SQLite's 32,766
+_LATEST_CHUNK = 1000
+
+
+def _sqlite_scores(db: Session, good: list[schemas.HealthRecord], latest: list[int]) -> int:
+    """SQLite: insert the scores with one executemany on the driver connection, then move
+    each asset's latest risk forward (never back in time) with one ``UPDATE ... FROM``
+    a list of values per thousand assets; each value converted once."""
+    params = _processed(db, HealthScore.__table__, {
+        "asset_id": [r.asset_id for r in good], "ts": [r.ts for r in good],
+        "risk": [r.risk for r in good], "detail": [r.detail for r in good]})
     raw = db.connection().connection.driver_connection
     before = raw.total_changes
     raw.executemany("INSERT OR IGNORE INTO health_scores (asset_id, ts, risk, detail) "
                     "VALUES (?, ?, ?, ?)", params)
     stored = raw.total_changes - before
-    raw.executemany(
-        "UPDATE assets SET risk = ?, scored_at = ?, latest_detail = ? WHERE id = ? AND "
-        "(scored_at IS NULL OR scored_at <= ?)",
-        [(p[2], p[1], p[3], p[0], p[1]) for p in (params[i] for i in latest)])
+    for k in range(0, len(latest), _LATEST_CHUNK):
+        chunk = [params[i] for i in latest[k:k + _LATEST_CHUNK]]
+        raw.execute(
+            f"WITH v(id, ts, risk, detail) AS (VALUES {', '.join(['(?, ?, ?, ?)'] * len(chunk))}) "
+            "UPDATE assets SET risk = v.risk, scored_at = v.ts, latest_detail = v.detail "
+            "FROM v WHERE assets.id = v.id "
+            "AND (assets.scored_at IS NULL OR assets.scored_at <= v.ts)",
+            [x for p in chunk for x in p])
     return stored
 
 

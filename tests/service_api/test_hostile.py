@@ -49,6 +49,24 @@ def test_bad_health_bodies(c, text):
     _is_problem(_raw(c, "POST", "/api/v1/assets/pump-01/health", text), 422)
 
 
+@pytest.mark.parametrize(("text", "location"), [
+    (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": NaN}}]}}', "body.records.0.risk"),
+    (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": 0.1}}, '
+     f'{{"asset_id": "pump-01", "ts": "{NOW}", "risk": 2}}]}}', "body.records.1.risk"),
+    (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": 0.1, '
+     f'"detail": {{"a": "x\\u0000"}}}}]}}', "body.records.0.detail.a"),
+    ('{"records": []}', "body.records"),
+    ('{"records": [', "body"),
+    ('', "body"),
+])
+def test_bad_batch_bodies_name_the_record(c, text, location):
+    """Batches are read from their bytes by pydantic-core (``api/json_body.py``): the
+    problem still names the record and field, and nothing of the batch is stored."""
+    body = _is_problem(_raw(c, "POST", "/api/v1/health/batch", text), 422)
+    assert body["errors"][0]["location"].startswith(location), body
+    assert c.get("/api/v1/assets/pump-01").json()["risk"] is None
+
+
 def test_bad_work_order_bodies(c):
     for body in (order(title="x" * 201), order(description="d" * 10_001),
                  order(title="nul\x00byte"), order(symptom="a\x00"), order(risk=float("nan")),

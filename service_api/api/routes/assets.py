@@ -23,6 +23,7 @@ from ...telemetry import (
     step_ns,
 )
 from ..deps import Allowed, IfMatchDep, Key, SessionDep, SettingsDep, etag
+from ..json_body import json_body, request_body
 
 router = APIRouter(prefix="/assets", tags=["assets"])
 AssetOut = schemas.AssetCommercial | schemas.AssetPublic
@@ -188,11 +189,15 @@ def telemetry(request: Request, db: SessionDep, who: Allowed("read"), asset_id: 
 
 
 batch_router = APIRouter(tags=["health"])
+# batches of thousands of records: read from the bytes by pydantic-core in one pass
+HealthBatchBody = json_body(schemas.HealthBatch)
+EventBatchBody = json_body(schemas.EventBatch)
 
 
-@batch_router.post("/health/batch", response_model=schemas.BatchReport)
+@batch_router.post("/health/batch", response_model=schemas.BatchReport,
+                   openapi_extra=request_body(schemas.HealthBatch))
 def add_health_batch(db: SessionDep, who: Allowed("health.write"), settings: SettingsDep,
-                     data: schemas.HealthBatch):
+                     data: HealthBatchBody):
     """Scores of many assets in one request (up to 5,000). Idempotent: a record already
     stored (same asset and time) counts as a duplicate; a record for an unknown asset or
     from the future is rejected with its index, and the others are stored."""
@@ -202,9 +207,10 @@ def add_health_batch(db: SessionDep, who: Allowed("health.write"), settings: Set
     return report
 
 
-@batch_router.post("/events/batch", response_model=schemas.BatchReport)
+@batch_router.post("/events/batch", response_model=schemas.BatchReport,
+                   openapi_extra=request_body(schemas.EventBatch))
 def add_event_batch(db: SessionDep, who: Allowed("events.write"), settings: SettingsDep,
-                    data: schemas.EventBatch):
+                    data: EventBatchBody):
     """Events of many assets (edge anomalies, device and gateway state changes); the same
     rules as ``/health/batch``."""
     report = health_crud.add_events(db, data.records, who,
