@@ -88,7 +88,7 @@ class RobustZ:
     level), so the scores do not move; values beyond float32's range are clamped to it."""
 
     __slots__ = ("window", "warmup", "min_scale", "_ring", "_head", "_sorted", "_stale",
-                 "median", "mad_scale", "scale")
+                 "_warm", "median", "mad_scale", "scale")
 
     def __init__(self, window: int = 60, warmup: int = 20, min_scale: float = 1e-9):
         self.window = window
@@ -98,6 +98,7 @@ class RobustZ:
         self._head = 0
         self._sorted = array("f")
         self._stale = 0
+        self._warm = False  # warm-up over: scores, so the MAD is kept fresh
         self.median = 0.0
         self.mad_scale = 0.0
         self.scale = min_scale
@@ -118,10 +119,15 @@ class RobustZ:
         self.median = self._sorted[n // 2] if n % 2 else (
             self._sorted[n // 2 - 1] + self._sorted[n // 2]) / 2
         self._stale += 1
-        if self._stale >= max(1, self.window // 4) or n <= self.warmup:
+        # nothing is scored before the warm-up ends: the MAD is first needed then
+        if self._warm:
+            if self._stale >= max(1, self.window // 4):
+                self._refresh()
+            else:
+                self.scale = _floor(self.mad_scale, self.min_scale, self.median)
+        elif n >= self.warmup:
+            self._warm = True
             self._refresh()
-        else:
-            self.scale = _floor(self.mad_scale, self.min_scale, self.median)
 
     def _refresh(self) -> None:
         """The MAD of the window now (it is refreshed every few values, and before any
