@@ -88,7 +88,7 @@ class RobustZ:
     level), so the scores do not move; values beyond float32's range are clamped to it."""
 
     __slots__ = ("window", "warmup", "min_scale", "_ring", "_head", "_sorted", "_stale",
-                 "_warm", "median", "mad_scale", "scale")
+                 "_every", "_warm", "median", "mad_scale", "scale")
 
     def __init__(self, window: int = 60, warmup: int = 20, min_scale: float = 1e-9):
         self.window = window
@@ -98,6 +98,7 @@ class RobustZ:
         self._head = 0
         self._sorted = array("f")
         self._stale = 0
+        self._every = max(1, window // 4)  # learnt values between two fresh MADs
         self._warm = False  # warm-up over: scores, so the MAD is kept fresh
         self.median = 0.0
         self.mad_scale = 0.0
@@ -121,7 +122,7 @@ class RobustZ:
         self._stale += 1
         # nothing is scored before the warm-up ends: the MAD is first needed then
         if self._warm:
-            if self._stale >= max(1, self.window // 4):
+            if self._stale >= self._every:
                 self._refresh()
             else:
                 self.scale = _floor(self.mad_scale, self.min_scale, self.median)
@@ -272,7 +273,8 @@ class Stuck:
         else:  # a run ended normally: one the signal may repeat
             if self.previous is not None:
                 self.changed = True
-                self.longest = max(self.longest, self.run)
+                if self.run > self.longest:
+                    self.longest = self.run
             self.run = 1
         self.previous = v
         self.n += 1
@@ -280,7 +282,8 @@ class Stuck:
     def score_one(self, v: float) -> float:
         if self.n < self.warmup or not self.changed or v != self.previous:
             return 0.0
-        return (self.run + 1) / max(self.min_run, 3 * self.longest)
+        normal = 3 * self.longest
+        return (self.run + 1) / (normal if normal > self.min_run else self.min_run)
 
     def follow(self, v: float) -> None:
         """Count a value that was not learnt (flagged): the run goes on being counted, and

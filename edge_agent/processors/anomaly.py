@@ -60,6 +60,11 @@ class _Watch:
     flagged_in_a_row: int = 0
     top: float = 0.0  # the largest score / threshold of the last check, flagged or not
     hits: list[tuple[str, float, float, datetime | None]] = field(default_factory=list)
+    learners: tuple = ()  # the detectors' learn_one, bound once (it runs per value)
+
+    def __post_init__(self) -> None:
+        self.learners = tuple(d.learn_one for d in (self.ewma, self.robust, self.drift,
+                                                    self.rate, self.stuck) if d is not None)
 
 
 class AnomalyProcessor:
@@ -164,9 +169,8 @@ class AnomalyProcessor:
             return
         if flagged and w.drift is not None:  # adapting to a new level: count drift anew
             w.drift.reset()
-        for d in (w.ewma, w.robust, w.drift, w.rate, w.stuck):
-            if d is not None:
-                d.learn_one(v)
+        for learn_one in w.learners:
+            learn_one(v)
 
     def process(self, sample: Sample) -> list[Anomaly]:
         self.last_severity = 0.0
@@ -193,7 +197,8 @@ class AnomalyProcessor:
             flagged = bool(w.hits)
             w.flagged_in_a_row = w.flagged_in_a_row + 1 if flagged else 0
             any_flag |= flagged
-            severity = max(severity, w.top)
+            if w.top > severity:
+                severity = w.top
             if flagged:  # one event per signal: the strongest detector, the widest window
                 name, score, threshold, _ = max(w.hits, key=lambda h: h[1] / h[2])
                 starts = [h[3] for h in w.hits if h[3] is not None]
