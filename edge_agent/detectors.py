@@ -31,6 +31,8 @@ from __future__ import annotations
 import math
 from array import array
 from bisect import bisect_left, insort
+from itertools import chain
+from operator import mul
 
 
 class EwmaZScore:
@@ -317,7 +319,7 @@ class MultivariateT2:
         self.names: list[str] = []
         self.stats: list[EwmaZScore] = []
         self.cov = array("d")  # lower triangle by rows: (i, j <= i) at i(i+1)/2 + j
-        self.inverse: list[list[float]] | None = None
+        self.inverse: array | None = None  # d x d, by rows: (i, j) at i d + j
         self.n = 0
         self._last: tuple[list[float], list[float]] = ([], [])
 
@@ -366,7 +368,9 @@ class MultivariateT2:
                     full[i][j] = full[j][i] = self.cov[k]
                     k += 1
                 full[i][i] += self.ridge
-            self.inverse = _inverse(full)
+            inverse = _inverse(full)
+            # packed (8 bytes a number, not a float object each): one per asset
+            self.inverse = None if inverse is None else array("d", chain.from_iterable(inverse))
 
     def score_one(self, x: dict[str, float]) -> float:
         if self.inverse is None or len(self.names) < 2:
@@ -374,10 +378,10 @@ class MultivariateT2:
         z = self._z(x)
         if z is None:
             return 0.0
-        pz = [sum([p * q for p, q in zip(row, z, strict=True)]) for row in self.inverse]
+        inverse, d = self.inverse, len(z)
+        pz = [sum(map(mul, inverse[i:i + d], z)) for i in range(0, d * d, d)]
         self._last = (z, pz)
-        t2 = max(0.0, sum([a * b for a, b in zip(z, pz, strict=True)]))
-        d = len(z)
+        t2 = max(0.0, sum(map(mul, z, pz)))
         c = 2.0 / (9.0 * d)
         return max(0.0, ((t2 / d) ** (1.0 / 3.0) - (1.0 - c)) / math.sqrt(c))
 
