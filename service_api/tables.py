@@ -40,11 +40,7 @@ class UtcDateTime(TypeDecorator):
     cache_ok = True
 
     def process_bind_param(self, value, dialect):
-        if value is not None:
-            if value.tzinfo is None:
-                raise ValueError("naive datetime: Forewarn stores UTC times with an offset")
-            value = value.astimezone(UTC)
-        return value
+        return None if value is None else _utc(value)
 
     def process_result_value(self, value, dialect):
         if value is not None and value.tzinfo is None:
@@ -74,10 +70,14 @@ def sqlite_text(value: datetime | None) -> str | None:
     """
     if value is None:
         return None
+    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" (years are four digits): the offset cut off
+    return _utc(value).isoformat(" ", "microseconds")[:26]
+
+
+def _utc(value: datetime) -> datetime:
     if value.tzinfo is None:
         raise ValueError("naive datetime: Forewarn stores UTC times with an offset")
-    # "YYYY-MM-DD HH:MM:SS.ffffff+00:00" (years are four digits): the offset cut off
-    return value.astimezone(UTC).isoformat(" ", "microseconds")[:26]
+    return value.astimezone(UTC)
 
 
 class Base(DeclarativeBase):
