@@ -50,7 +50,8 @@ def test_bad_health_bodies(c, text):
 
 
 @pytest.mark.parametrize(("text", "location"), [
-    (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": NaN}}]}}', "body.records.0.risk"),
+    (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": NaN}}]}}',
+     "body.records.0.risk"),
     (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": 0.1}}, '
      f'{{"asset_id": "pump-01", "ts": "{NOW}", "risk": 2}}]}}', "body.records.1.risk"),
     (f'{{"records": [{{"asset_id": "pump-01", "ts": "{NOW}", "risk": 0.1, '
