@@ -205,12 +205,22 @@ class Agent:
             self._pending_since = time.monotonic()
 
     async def _poll_loop(self, stop: asyncio.Event) -> None:
-        """One schedule per device (devices on one RS-485 line take turns on its lock)."""
-        await asyncio.gather(*(self._device_loop(d, stop) for d in self.devices))
+        """One schedule per device (devices on one RS-485 line take turns on its lock),
+        started spread over one interval (``spread_polls``): a thousand devices read in
+        the same instant would queue every sample behind the others' decoding and
+        detection, and age them by most of a second."""
+        n = len(self.devices)
+        spread = self.settings.spread_polls and n > 1
+        await asyncio.gather(*(self._device_loop(d, stop, k / n if spread else 0.0)
+                               for k, d in enumerate(self.devices)))
 
-    async def _device_loop(self, device: ModbusDevice, stop: asyncio.Event) -> None:
+    async def _device_loop(self, device: ModbusDevice, stop: asyncio.Event,
+                           phase: float = 0.0) -> None:
+        """Poll ``device`` every interval, first after ``phase`` of one interval."""
         interval = device.settings.poll_interval_s or self.settings.poll_interval_s
         asset = device.settings.asset
+        if phase and await wait_or_timeout(stop, phase * interval):
+            return
         next_at = time.monotonic()
         failures = 0  # polls in a row that could not reach the device
         while not stop.is_set():

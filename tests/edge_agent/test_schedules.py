@@ -109,3 +109,47 @@ def test_a_hung_and_a_missing_device_do_not_delay_a_healthy_one(loop_thread, tmp
     assert "gone-01" in device_events[0].reason
     state = decode_message("forewarn/v1/s/gw-s/state", agent._state_payload("online"))
     assert state.devices == {"pump-01": "online", "hung-01": "online", "gone-01": "offline"}
+
+
+def _first_reads(loop_thread, tmp_path, spread: bool) -> list[float]:
+    """Seconds from the agent's first read of any device to its first read of each."""
+    fleet = FleetConfig(seed=4, assets=[AssetConfig(id=f"pump-0{i}", kind="pump",
+                                                    port=free_port()) for i in range(4)])
+    server = FleetServer(fleet, clock=SimClock(time_scale=0, start_h=10))
+    loop_thread.run(server.start())
+    settings = agent_settings_for(fleet, gateway_id="gw-p", site="s", poll_interval_s=0.8,
+                                  spread_polls=spread, metrics_port=None,
+                                  mqtt={"url": f"mqtt://127.0.0.1:{free_port()}"},
+                                  spool={"path": str(tmp_path / f"spool-{spread}.sqlite")})
+    agent = Agent(settings)
+    first: dict[str, float] = {}
+    take = agent._take
+
+    def recording(sink):
+        for s in sink.samples:
+            first.setdefault(s.asset, time.monotonic())
+        return take(sink)
+
+    agent._take = recording
+    stop = asyncio.Event()
+    try:
+        running = loop_thread.submit(agent.run(stop, drain_timeout=0.1))
+        time.sleep(1.6)
+        loop_thread.loop.call_soon_threadsafe(stop.set)
+        running.result(20)
+    finally:
+        loop_thread.run(server.stop())
+    assert len(first) == 4, first
+    t0 = min(first.values())
+    return sorted(t - t0 for t in first.values())
+
+
+def test_device_schedules_start_spread_over_one_interval(loop_thread, tmp_path):
+    """Four devices at 0.8 s: their first reads 0.2 s apart (a thousand devices read in
+    one instant would age every sample behind the others' work); ``spread_polls =
+    false`` reads them all at once."""
+    spread = _first_reads(loop_thread, tmp_path, True)
+    gaps = [b - a for a, b in zip(spread, spread[1:], strict=False)]
+    assert all(0.12 <= g <= 0.32 for g in gaps), spread
+    together = _first_reads(loop_thread, tmp_path, False)
+    assert together[-1] < 0.12, together
