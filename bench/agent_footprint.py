@@ -150,9 +150,10 @@ def pct(values: list[float], q: float) -> float:
 
 
 def agent_config(count: int, base_port: int, broker: str, spool: Path,
-                 detect: bool = True) -> dict:
+                 detect: bool = True, spread: bool = False) -> dict:
     return {
         "gateway_id": "gw-bench", "site": "bench", "poll_interval_s": 1.0,
+        "spread_polls": spread,
         "metrics_port": 0, "mqtt": {"url": broker, "client_id": "bench-agent"},
         "spool": {"path": str(spool)},
         "detector": {"run_signal": "", "enabled": detect},
@@ -162,8 +163,8 @@ def agent_config(count: int, base_port: int, broker: str, spool: Path,
                     for i in range(count)]}
 
 
-def run(count: int, seconds: float, warmup: float, mosquitto, detect: bool = True
-        ) -> dict[str, float]:
+def run(count: int, seconds: float, warmup: float, mosquitto, detect: bool = True,
+        spread: bool = False) -> dict[str, float]:
     import paho.mqtt.client as mqtt
 
     from contracts.wire import SUBSCRIBE_ALL, decode_telemetry
@@ -204,7 +205,7 @@ def run(count: int, seconds: float, warmup: float, mosquitto, detect: bool = Tru
         with tempfile.TemporaryDirectory() as tmp:
             cfg = Path(tmp) / "agent.toml"
             cfg.write_text(to_toml(agent_config(count, base, mosquitto.url,
-                                                Path(tmp) / "spool.sqlite", detect)))
+                                                Path(tmp) / "spool.sqlite", detect, spread)))
             agent = subprocess.Popen([sys.executable, "-m", "forewarn.cli", "agent",
                                       "--config", str(cfg)], stderr=subprocess.DEVNULL)
             started = time.time()
@@ -249,6 +250,8 @@ def main() -> int:
                     help="seconds not measured at the start of each run (detectors learn)")
     ap.add_argument("--without-detection", action="store_true",
                     help="also run each count with the detectors off, to show their share")
+    ap.add_argument("--spread-polls", action="store_true",
+                    help="run the agent with spread_polls = true")
     args = ap.parse_args()
     if args.warmup >= args.seconds:
         ap.error("--warmup must be shorter than --seconds (the run's length includes it)")
@@ -262,9 +265,11 @@ def main() -> int:
             for n in args.devices:
                 print(f"{n} devices x {REGISTERS} registers at 1 s: bare poller, then the "
                       f"agent, {args.seconds:.0f} s each ...", file=sys.stderr, flush=True)
-                results.append(run(n, args.seconds, args.warmup, broker))
+                results.append(run(n, args.seconds, args.warmup, broker,
+                                   spread=args.spread_polls))
                 if args.without_detection:
-                    results.append(run(n, args.seconds, args.warmup, broker, detect=False))
+                    results.append(run(n, args.seconds, args.warmup, broker, detect=False,
+                                       spread=args.spread_polls))
         finally:
             broker.stop()
     print(f"{'devices':>7} {'detect':>6} {'bare CPU':>9} {'agent CPU':>9} {'ratio':>6} "

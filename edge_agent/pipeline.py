@@ -206,9 +206,9 @@ class Agent:
 
     async def _poll_loop(self, stop: asyncio.Event) -> None:
         """One schedule per device (devices on one RS-485 line take turns on its lock),
-        started spread over one interval (``spread_polls``): a thousand devices read in
-        the same instant would queue every sample behind the others' decoding and
-        detection, and age them by most of a second."""
+        started spread over one interval if ``spread_polls``: a thousand devices read in
+        the same instant queue every sample behind the others' decoding and detection,
+        and age them by most of a second."""
         n = len(self.devices)
         spread = self.settings.spread_polls and n > 1
         await asyncio.gather(*(self._device_loop(d, stop, k / n if spread else 0.0)

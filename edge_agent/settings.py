@@ -134,10 +134,11 @@ class AgentSettings(_Strict):
     gateway_id: TopicLevel = "gw-01"
     site: TopicLevel = "site-01"
     poll_interval_s: float = Field(default=1.0, gt=0)
-    spread_polls: bool = Field(default=True, description=(
+    spread_polls: bool = Field(default=False, description=(
         "start the devices' schedules spread evenly over one poll interval, so their "
-        "reads (and the agent's work on them) do not all fall in the same instant; "
-        "false: every device polls at the start of each interval"))
+        "reads (and the agent's work on them) do not all fall in the same instant: for "
+        "gateways of many hundred devices (docs/benchmarks.md); false: every device "
+        "polls at the start of each interval"))
     reconnect_max_s: float = Field(default=60.0, gt=0, description=(
         "an unreachable device is retried after 1, 2, 4 ... poll intervals (with jitter), "
         "at most this often"))
