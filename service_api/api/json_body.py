@@ -14,7 +14,6 @@ from typing import Annotated, Any, TypeVar
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.openapi.utils import get_openapi
 from pydantic import BaseModel, ValidationError
 
 _MODELS: dict[str, type[BaseModel]] = {}  # models read by json_body, by schema name
@@ -50,18 +49,17 @@ def add_schemas(app: FastAPI) -> None:
     """Make the app's OpenAPI document name the models read by :func:`json_body` among its
     components (FastAPI only lists the bodies it reads itself)."""
 
+    build = app.openapi  # FastAPI's own: generates once, then serves app.openapi_schema
+
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
-            doc = get_openapi(title=app.title, version=app.version,
-                              openapi_version=app.openapi_version,
-                              description=app.description, routes=app.routes)
+            doc = build()
             schemas = doc.setdefault("components", {}).setdefault("schemas", {})
             for name, model in _MODELS.items():
                 schema = model.model_json_schema(ref_template=_REF)
                 for sub, sub_schema in schema.pop("$defs", {}).items():
                     schemas.setdefault(sub, sub_schema)
                 schemas.setdefault(name, schema)
-            app.openapi_schema = doc
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
