@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import NamedTuple
 
 from contracts.times import epoch_ns
@@ -15,6 +16,11 @@ class Score(NamedTuple):
     ts: str  # ISO 8601 with offset
     risk: float
     rul: float  # nan when the model has no RUL estimate
+
+    @property
+    def ts_ns(self) -> int:
+        """The score's time in nanoseconds since 1970 (the stores' unit)."""
+        return epoch_ns(datetime.fromisoformat(self.ts))
 
 
 class EventRecord(NamedTuple):

@@ -6,7 +6,6 @@ import json
 import math
 import sqlite3
 import threading
-from datetime import datetime
 from pathlib import Path
 
 from contracts import sqlite
@@ -60,7 +59,7 @@ class EmbeddedStore:
         return len(rows) + len(texts)
 
     def write_scores(self, scores: list[Score]) -> int:
-        rows = [(s.asset, epoch_ns(datetime.fromisoformat(s.ts)), s.risk,
+        rows = [(s.asset, s.ts_ns, s.risk,
                  s.rul if math.isfinite(s.rul) else None) for s in scores]
         try:
             with self._lock:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import http.client
 import math
 import threading
-from datetime import datetime
 from urllib.parse import urlencode, urlsplit
 
 from contracts.times import epoch_ns
@@ -110,7 +109,7 @@ class InfluxStore:
         m = self.settings.score_measurement
         lines = [f"{m},asset={s.asset} risk={s.risk!r}"
                  + (f",rul={s.rul!r}" if math.isfinite(s.rul) else "")
-                 + f" {epoch_ns(datetime.fromisoformat(s.ts))}"
+                 + f" {s.ts_ns}"
                  for s in scores]
         self._post(lines)
         return sum(2 if math.isfinite(s.rul) else 1 for s in scores)
